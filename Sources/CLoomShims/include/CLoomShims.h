@@ -1,0 +1,60 @@
+#ifndef CLOOM_SHIMS_H
+#define CLOOM_SHIMS_H
+
+// What Glibc does not expose to Swift: epoll, eventfd, accept4, gettid, and the variadic syscall()
+// (futex). Each wrapper is static inline so this target adds no symbols of its own.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline int cloom_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int cloom_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/// Waits and copies the packed kernel events into two plain arrays Swift can read safely.
+static inline int cloom_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int maxevents, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (maxevents > 256) maxevents = 256;
+    int n = epoll_wait(epfd, evs, maxevents, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i] = evs[i].events;
+        datas[i] = evs[i].data.u64;
+    }
+    return n;
+}
+
+static inline int cloom_eventfd(unsigned int initval) { return eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+static inline int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+    return accept4(fd, addr, len, flags);
+}
+
+static inline pid_t cloom_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+/// Sleeps while *addr == expected, at most until the absolute CLOCK_MONOTONIC deadline (NULL: forever).
+static inline int cloom_futex_wait(uint32_t *addr, uint32_t expected, const struct timespec *deadline) {
+    return (int)syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, deadline, NULL,
+                        FUTEX_BITSET_MATCH_ANY);
+}
+
+static inline int cloom_futex_wake(uint32_t *addr, int count) {
+    return (int)syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
+}
+
+static inline int cloom_errno(void) { return errno; }
+
+#endif

@@ -1,0 +1,2 @@
+/// Python's `socketserver` for Swift.
+public enum LoomServerModule {}

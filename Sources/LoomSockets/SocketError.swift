@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one error type of the socket layer: the failing operation, the address where there is one,
+/// and the `errno` the kernel returned.
+///
+/// Match the common cases through ``kind``:
+/// ```swift
+/// do { try socket.connect(to: address) }
+/// catch let error as SocketError where error.kind == .connectionRefused { … }
+/// ```
+/// Its description is one line, for example `connect to 127.0.0.1:9999: connection refused`.
+public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The errors users handle, named; everything else is ``Kind/other``.
+    public enum Kind: Sendable, Equatable {
+        case connectionRefused
+        case connectionReset
+        case connectionAborted
+        case brokenPipe
+        /// A positive timeout passed before the operation could complete.
+        case timedOut
+        /// A non-blocking socket (timeout `.zero`) could not complete the operation at once.
+        case wouldBlock
+        case addressInUse
+        case addressNotAvailable
+        case permissionDenied
+        case networkUnreachable
+        case hostUnreachable
+        case notConnected
+        /// The socket was closed (by this process) before or during the call.
+        case closed
+        /// Name resolution (`getaddrinfo`) failed.
+        case nameResolution
+        /// The process or system ran out of descriptors (`EMFILE`, `ENFILE`).
+        case tooManyOpenFiles
+        case invalidArgument
+        case other
+    }
+
+    /// The failing operation, as a user would name it: `connect`, `recv`, `bind`, `accept`…
+    public let operation: String
+    /// The address involved, where there is one.
+    public let address: SocketAddress?
+    /// The `errno` value (for ``Kind/nameResolution`` the `getaddrinfo` code; for a timeout `ETIMEDOUT`).
+    public let errno: Int32
+    /// The named category of ``errno``.
+    public let kind: Kind
+    /// Extra text for errors that errno cannot describe (name resolution, invalid input).
+    public let detail: String?
+
+    /// Creates an error from an `errno` value.
+    public init(_ operation: String, errno: Int32, address: SocketAddress? = nil) {
+        self.operation = operation
+        self.errno = errno
+        self.address = address
+        self.kind = Kind(errno: errno)
+        self.detail = nil
+    }
+
+    /// Creates an error of a given kind with a description of its own.
+    public init(_ operation: String, kind: Kind, errno: Int32 = 0, address: SocketAddress? = nil, detail: String) {
+        self.operation = operation
+        self.errno = errno
+        self.address = address
+        self.kind = kind
+        self.detail = detail
+    }
+
+    static func timedOut(_ operation: String, address: SocketAddress? = nil) -> SocketError {
+        SocketError(operation, kind: .timedOut, errno: ETIMEDOUT, address: address, detail: "timed out")
+    }
+
+    public var description: String {
+        var head = operation
+        if let address {
+            head += (operation == "bind" || operation == "connect" || operation == "sendto") ? " to \(address)" : " \(address)"
+        }
+        let reason: String
+        if let detail {
+            reason = detail
+        } else {
+            reason = String(cString: strerror(errno)).lowercased()
+        }
+        return "\(head): \(reason)"
+    }
+}
+
+extension SocketError.Kind {
+    init(errno: Int32) {
+        switch errno {
+        case ECONNREFUSED: self = .connectionRefused
+        case ECONNRESET: self = .connectionReset
+        case ECONNABORTED: self = .connectionAborted
+        case EPIPE: self = .brokenPipe
+        case ETIMEDOUT: self = .timedOut
+        case EAGAIN, EINPROGRESS, EALREADY: self = .wouldBlock
+        case EADDRINUSE: self = .addressInUse
+        case EADDRNOTAVAIL: self = .addressNotAvailable
+        case EACCES, EPERM: self = .permissionDenied
+        case ENETUNREACH, ENETDOWN: self = .networkUnreachable
+        case EHOSTUNREACH, EHOSTDOWN: self = .hostUnreachable
+        case ENOTCONN: self = .notConnected
+        case EBADF: self = .closed
+        case EMFILE, ENFILE: self = .tooManyOpenFiles
+        case EINVAL: self = .invalidArgument
+        default: self = .other
+        }
+    }
+}
