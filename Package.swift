@@ -56,8 +56,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "CLoomShims"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomServerTests", dependencies: ["LoomServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "CLoomShims"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoomServerTests",
+            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom"], swiftSettings: swiftSettings),
     ]

@@ -6,6 +6,6 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Python's sockets and threads, in Swift.",
-        subcommands: []
+        subcommands: [Serve.self, Send.self, Demo.self]
     )
 }
