@@ -1,0 +1,12 @@
+/// Python's `ThreadingMixIn`: a new detached thread per request. The server's ``ActiveRequests``
+/// counts them, so nothing here holds on to a finished thread.
+struct ThreadPerRequestDispatcher: RequestDispatcher {
+    let name: String
+    let stackSize: Int?
+
+    func dispatch(_ work: @escaping @Sendable () -> Void) throws(ServerError) {
+        try HandlerThread.spawn(name: name, stackSize: stackSize, work)
+    }
+
+    func stop(wait: Bool) {}
+}

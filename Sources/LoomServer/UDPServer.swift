@@ -1,0 +1,30 @@
+import Logging
+import LoomSockets
+
+/// Python's `socketserver.UDPServer`: one request per datagram, serial by default.
+///
+/// The handler finds the datagram in ``BaseRequestHandler/packet`` and replies with
+/// `request.sendTo(reply, to: clientAddress)`, or subclasses ``DatagramRequestHandler``.
+/// Datagrams up to ``ServerConfiguration/maxPacketSize`` (64 KiB) arrive whole.
+open class UDPServer: BaseServer {
+    /// Binds `host` (numeric or a name, IPv4 preferred) on `port`.
+    public init(
+        host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        let address = try resolveServerAddress(host: host, port: port, type: .datagram)
+        try super.init(binding: address, type: .datagram, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+
+    /// Binds `address` (IPv4 or IPv6).
+    public init(
+        address: SocketAddress, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(binding: address, type: .datagram, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+}
