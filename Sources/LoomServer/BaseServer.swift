@@ -97,13 +97,11 @@ open class BaseServer: @unchecked Sendable {
 
     /// Creates the socket, sets the reuse options, binds and (for a stream) listens. On any
     /// failure the socket is closed before the error is thrown (Python issue #22435).
-    convenience init(
-        binding address: SocketAddress, type: SocketType, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency, configuration: ServerConfiguration, logger: Logger
-    ) throws(ServerError) {
-        let socket: Socket
+    static func boundSocket(
+        _ address: SocketAddress, type: SocketType, configuration: ServerConfiguration
+    ) throws(ServerError) -> Socket {
         do throws(SocketError) {
-            socket = try Socket(family: address.family, type: type)
+            let socket = try Socket(family: address.family, type: type)
             if address.family != .unix {
                 if configuration.allowReuseAddress { try socket.setOption(.reuseAddress, true) }
                 if configuration.allowReusePort { try socket.setOption(.reusePort, true) }
@@ -111,11 +109,10 @@ open class BaseServer: @unchecked Sendable {
             }
             try socket.bind(to: address)
             if type == .stream { try socket.listen(backlog: configuration.requestQueueSize) }
+            return socket
         } catch {
             throw .socket(error)
         }
-        try self.init(socket: socket, handler: handler, concurrency: concurrency,
-                      configuration: configuration, logger: logger)
     }
 
     deinit {

@@ -12,8 +12,9 @@ func makeDispatcher(for concurrency: Concurrency, configuration: ServerConfigura
     switch concurrency.strategy {
     case .serial:
         SerialDispatcher()
-    case .threading:
-        ThreadPerRequestDispatcher(name: configuration.threadName, stackSize: configuration.threadStackSize)
+    case .threading(let daemonThreads, _):
+        ThreadPerRequestDispatcher(name: configuration.threadName, daemon: daemonThreads,
+                                   stackSize: configuration.threadStackSize)
     case .pool(let workers, let backlog):
         ThreadPoolDispatcher(workers: workers, backlog: backlog, name: configuration.threadName,
                              stackSize: configuration.threadStackSize)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LoomSockets
 
 /// The settings Python keeps as class attributes (`allow_reuse_address`, `request_queue_size`, …),
@@ -27,10 +30,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The largest datagram a datagram server receives whole (Python's `max_packet_size` is 8192
     /// and silently truncates; Loom's default takes any UDP datagram).
     public var maxPacketSize: Int
-    /// Stack size of handler threads in bytes; nil: the system default (8 MiB of address space,
-    /// only the touched pages are resident).
+    /// Stack size of handler threads in bytes; nil: `Thread.stackSize` (by default the system's,
+    /// 8 MiB of address space of which only the touched pages are resident).
     public var threadStackSize: Int?
-    /// Name of handler threads (at most 15 bytes are shown by the kernel).
+    /// Name of handler threads (their `Thread.name`).
     public var threadName: String
 
     /// Creates a configuration; every parameter has Python's default or a safer one.

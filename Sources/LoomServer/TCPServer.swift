@@ -9,7 +9,8 @@ import LoomSockets
 /// ```
 /// Pass `concurrency: .threading` or `.pool(workers:)` for Python's mix-ins, or use
 /// ``ThreadingTCPServer``. Port 0 binds a free port: read it from ``BaseServer/serverAddress``.
-open class TCPServer: BaseServer {
+// @unchecked Sendable: adds no state to BaseServer's.
+open class TCPServer: BaseServer, @unchecked Sendable {
     /// Binds `host` (a numeric address or a name; IPv4 is preferred when a name has both, as
     /// Python's `AF_INET` servers do) on `port` and listens.
     ///
@@ -21,7 +22,8 @@ open class TCPServer: BaseServer {
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .stream)
-        try super.init(binding: address, type: .stream, handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.boundSocket(address, type: .stream, configuration: configuration),
+                       handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
 
@@ -31,7 +33,8 @@ open class TCPServer: BaseServer {
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
-        try super.init(binding: address, type: .stream, handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.boundSocket(address, type: .stream, configuration: configuration),
+                       handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
 }

@@ -2,10 +2,11 @@
 /// counts them, so nothing here holds on to a finished thread.
 struct ThreadPerRequestDispatcher: RequestDispatcher {
     let name: String
+    let daemon: Bool
     let stackSize: Int?
 
     func dispatch(_ work: @escaping @Sendable () -> Void) throws(ServerError) {
-        try HandlerThread.spawn(name: name, stackSize: stackSize, work)
+        try HandlerThread.spawn(name: name, daemon: daemon, stackSize: stackSize, work)
     }
 
     func stop(wait: Bool) {}

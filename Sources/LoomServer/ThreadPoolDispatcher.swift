@@ -39,7 +39,7 @@ final class ThreadPoolDispatcher: RequestDispatcher, @unchecked Sendable {
         for index in 0..<workers {
             monitor.withLock { liveWorkers += 1 }
             do throws(ServerError) {
-                try HandlerThread.spawn(name: name, stackSize: stackSize) { [self] in runWorker() }
+                try HandlerThread.spawn(name: name, daemon: false, stackSize: stackSize) { [self] in runWorker() }
             } catch {
                 let noWorker = monitor.withLock { () -> Bool in
                     liveWorkers -= 1

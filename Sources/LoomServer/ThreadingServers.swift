@@ -11,7 +11,8 @@ import LoomSockets
 ///
 /// `concurrency: .threading(daemonThreads: true)` is Python's `daemon_threads = True`;
 /// `.threading(blockOnClose: false)` is `block_on_close = False`.
-open class ThreadingTCPServer: TCPServer {
+// @unchecked Sendable: adds no state to TCPServer's.
+open class ThreadingTCPServer: TCPServer, @unchecked Sendable {
     /// Binds `host` on `port` and listens; a thread per connection.
     public override init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
@@ -34,7 +35,8 @@ open class ThreadingTCPServer: TCPServer {
 }
 
 /// Python's `socketserver.ThreadingUDPServer`: a ``UDPServer`` with a thread per datagram.
-open class ThreadingUDPServer: UDPServer {
+// @unchecked Sendable: adds no state to UDPServer's.
+open class ThreadingUDPServer: UDPServer, @unchecked Sendable {
     /// Binds `host` on `port`; a thread per datagram.
     public override init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
@@ -57,7 +59,8 @@ open class ThreadingUDPServer: UDPServer {
 }
 
 /// Python's `socketserver.ThreadingUnixStreamServer`: a ``UnixStreamServer`` with a thread per connection.
-open class ThreadingUnixStreamServer: UnixStreamServer {
+// @unchecked Sendable: adds no state to UnixStreamServer's.
+open class ThreadingUnixStreamServer: UnixStreamServer, @unchecked Sendable {
     /// Binds `path` and listens; a thread per connection.
     public override init(
         path: String, handler: BaseRequestHandler.Type,
@@ -70,7 +73,8 @@ open class ThreadingUnixStreamServer: UnixStreamServer {
 }
 
 /// Python's `socketserver.ThreadingUnixDatagramServer`: a ``UnixDatagramServer`` with a thread per datagram.
-open class ThreadingUnixDatagramServer: UnixDatagramServer {
+// @unchecked Sendable: adds no state to UnixDatagramServer's.
+open class ThreadingUnixDatagramServer: UnixDatagramServer, @unchecked Sendable {
     /// Binds `path`; a thread per datagram.
     public override init(
         path: String, handler: BaseRequestHandler.Type,

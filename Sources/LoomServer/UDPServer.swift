@@ -6,7 +6,8 @@ import LoomSockets
 /// The handler finds the datagram in ``BaseRequestHandler/packet`` and replies with
 /// `request.sendTo(reply, to: clientAddress)`, or subclasses ``DatagramRequestHandler``.
 /// Datagrams up to ``ServerConfiguration/maxPacketSize`` (64 KiB) arrive whole.
-open class UDPServer: BaseServer {
+// @unchecked Sendable: adds no state to BaseServer's.
+open class UDPServer: BaseServer, @unchecked Sendable {
     /// Binds `host` (numeric or a name, IPv4 preferred) on `port`.
     public init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
@@ -14,7 +15,8 @@ open class UDPServer: BaseServer {
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .datagram)
-        try super.init(binding: address, type: .datagram, handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, configuration: configuration),
+                       handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
 
@@ -24,7 +26,8 @@ open class UDPServer: BaseServer {
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
-        try super.init(binding: address, type: .datagram, handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, configuration: configuration),
+                       handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
 }

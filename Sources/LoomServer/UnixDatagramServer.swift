@@ -6,7 +6,8 @@ import LoomSockets
 /// A client that wants a reply must bind a path of its own (an unbound client has no address
 /// to reply to; ``DatagramRequestHandler`` then sends nothing). ``BaseServer/serverClose()``
 /// removes the server's path.
-open class UnixDatagramServer: BaseServer {
+// @unchecked Sendable: adds no state to BaseServer's.
+open class UnixDatagramServer: BaseServer, @unchecked Sendable {
     /// Binds `path`.
     public init(
         path: String, handler: BaseRequestHandler.Type,
@@ -15,7 +16,8 @@ open class UnixDatagramServer: BaseServer {
     ) throws(ServerError) {
         let address: SocketAddress
         do throws(SocketError) { address = try SocketAddress(unixPath: path) } catch { throw .socket(error) }
-        try super.init(binding: address, type: .datagram, handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, configuration: configuration),
+                       handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
 }

@@ -5,7 +5,8 @@ import LoomSockets
 ///
 /// Binding fails with "address in use" when `path` exists, as in Python; unlike Python,
 /// ``BaseServer/serverClose()`` removes the path, so the server can start again.
-open class UnixStreamServer: BaseServer {
+// @unchecked Sendable: adds no state to BaseServer's.
+open class UnixStreamServer: BaseServer, @unchecked Sendable {
     /// Binds `path` and listens.
     public init(
         path: String, handler: BaseRequestHandler.Type,
@@ -14,7 +15,8 @@ open class UnixStreamServer: BaseServer {
     ) throws(ServerError) {
         let address: SocketAddress
         do throws(SocketError) { address = try SocketAddress(unixPath: path) } catch { throw .socket(error) }
-        try super.init(binding: address, type: .stream, handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.boundSocket(address, type: .stream, configuration: configuration),
+                       handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
 }
