@@ -81,26 +81,27 @@ func threads(named name: String) -> Int {
     LoomThreading.Thread.enumerate().filter { $0.name == name }.count
 }
 
-/// Descriptors of this process that are TCP sockets whose local port is `port`: the listener and
-/// the connections a server on that port accepted. Robust against other tests running meanwhile.
+/// Descriptors of this process that are IP sockets bound to local port `port`, in any state: the
+/// listener and every connection a server on that port accepted and has not closed (clients use
+/// other ports). Robust against other tests opening and closing descriptors meanwhile.
 func serverSockets(port: Int) -> Int {
-    var inodes = Set<String>()
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        guard let text = readText(table) else { continue }
-        for line in text.split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: " ")
-            guard fields.count > 9, let colon = fields[1].lastIndex(of: ":"),
-                  Int(fields[1][fields[1].index(after: colon)...], radix: 16) == port else { continue }
-            inodes.insert(String(fields[9]))
-        }
-    }
     var count = 0
-    for fd in directoryEntries("/proc/self/fd") {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let length = readlink("/proc/self/fd/\(fd)", &buffer, 255)
-        guard length > 0 else { continue }
-        let link = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if link.hasPrefix("socket:["), inodes.contains(String(link.dropFirst(8).dropLast())) { count += 1 }
+    for name in directoryEntries("/proc/self/fd") {
+        guard let fd = Int32(name) else { continue }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { continue }
+        let local: Int? = withUnsafeBytes(of: storage) { raw in
+            switch Int32(storage.ss_family) {
+            case AF_INET: Int(UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port))
+            case AF_INET6: Int(UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port))
+            default: nil
+            }
+        }
+        if local == port { count += 1 }
     }
     return count
 }
