@@ -210,3 +210,13 @@ extension Thread {
         exit(status)
     }
 }
+
+extension Thread {
+    /// Suspends the calling thread for `duration` (Python's `time.sleep`), on the monotonic
+    /// clock, resuming after signals; never returns early. Zero or negative returns at once.
+    public static func sleep(for duration: Duration) {
+        guard duration > .zero else { return }
+        var deadline = Deadline.after(duration).absoluteTimespec
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+    }
+}
