@@ -30,7 +30,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
         case cancelled
     }
 
-    private let state = Mutex<State>(.pending)
+    private let state = Protected<State>(.pending)
     private let done = Event()
 
     init() {}

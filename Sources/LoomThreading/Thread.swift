@@ -41,7 +41,7 @@ open class Thread: @unchecked Sendable {
         var nativeID: pid_t?
     }
 
-    let state: Mutex<State>
+    let state: Protected<State>
     private let target: (@Sendable () throws -> Void)?
     /// Set (to 1) once `run()` has returned and the thread has left the registry.
     let finished = FutexWord(0)
@@ -62,21 +62,21 @@ open class Thread: @unchecked Sendable {
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil, target: @escaping @Sendable () throws -> Void) {
         self.target = target
         self.isDummy = false
-        state = Mutex(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread whose body is ``run()``: for subclasses.
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil) {
         self.target = nil
         self.isDummy = false
-        state = Mutex(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread object for a thread that already runs (the main thread, or one Loom did not start).
     init(existingNamed name: String, daemon: Bool, dummy: Bool) {
         target = nil
         isDummy = dummy
-        state = Mutex(State(name: name, daemon: daemon, started: true))
+        state = Protected(State(name: name, daemon: daemon, started: true))
     }
 
     /// The thread's body. The default runs the closure given to the initializer; subclasses

@@ -102,7 +102,7 @@ enum LocalBoxes {
     }
 
     /// Keyed by the box's address.
-    private static let boxes = Mutex<[UInt: Entry]>([:])
+    private static let boxes = Protected<[UInt: Entry]>([:])
     private static let counter = Atomic<Int>(0)
 
     private static func address(_ pointer: UnsafeMutableRawPointer) -> UInt {

@@ -7,9 +7,9 @@ import Synchronization
 final class ThreadRegistry: Sendable {
     static let shared = ThreadRegistry()
 
-    private let threads = Mutex<[ObjectIdentifier: Thread]>([:])
+    private let threads = Protected<[ObjectIdentifier: Thread]>([:])
     /// Run once, before waiting for non-daemon threads at exit (Python's `_register_atexit`).
-    private let exitHooks = Mutex<[@Sendable () -> Void]?>([])
+    private let exitHooks = Protected<[@Sendable () -> Void]?>([])
 
     func add(_ thread: Thread) {
         threads.withLock { $0[ObjectIdentifier(thread)] = thread }
@@ -108,7 +108,7 @@ public struct ExceptHookArguments: Sendable {
     public let thread: Thread
 }
 
-private let installedExceptHook = Mutex<@Sendable (ExceptHookArguments) -> Void>(Thread.defaultExcepthook)
+private let installedExceptHook = Protected<@Sendable (ExceptHookArguments) -> Void>(Thread.defaultExcepthook)
 private let defaultStackSize = Atomic<Int>(0)
 
 extension Thread {

@@ -41,15 +41,18 @@ final class Counter: Sendable {
     func max(with other: Int) { storage.max(other, ordering: .sequentiallyConsistent) }
 }
 
-/// A value shared between threads, guarded by a Mutex.
-final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-    init(_ value: Value) { storage = Mutex(value) }
+/// A value shared between threads, guarded by a Loom `Lock` (whose atomics the Thread
+/// Sanitizer sees, unlike those of `Synchronization.Mutex`).
+final class Shared<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: `storage` is only touched under `lock`.
+    private let lock = Lock()
+    private var storage: Value
+    init(_ value: Value) { storage = value }
     var value: Value {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
+        get { lock.withLock { storage } }
+        set { lock.withLock { storage = newValue } }
     }
-    func update<R>(_ body: (inout Value) -> R) -> R { storage.withLock { body(&$0) } }
+    func update<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&storage) } }
 }
 
 /// A generous bound for "this must have finished by now" waits (a lost wake-up shows up as a

@@ -231,22 +231,32 @@ struct Boom: Error, CustomStringConvertible {
     }
 
     @Test func defaultHookPrintsToStderr() throws {
-        // Redirect stderr into a pipe for the duration of the thread.
+        // Redirect stderr into a pipe while the thread fails; a reader drains the pipe meanwhile,
+        // so nothing else writing to stderr can ever block on it.
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
+        let readEnd = fds[0]
+        let captured = Shared<[UInt8]>([])
+        let reader = try spawn {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(readEnd, &buffer, buffer.count)
+                if count <= 0 { break }
+                captured.update { $0 += buffer[0..<count] }
+            }
+        }
         let saved = dup(2)
         dup2(fds[1], 2)
+        close(fds[1])
         let thread = LoomThreading.Thread(name: "noisy") { throw Boom() }
         try thread.start()
         try thread.join()
         dup2(saved, 2)
         close(saved)
-        close(fds[1])
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = read(fds[0], &buffer, buffer.count)
-        close(fds[0])
-        let text = String(decoding: buffer[0..<max(0, count)], as: UTF8.self)
-        #expect(text.contains("Exception in thread noisy: boom"))
+        #expect(try reader.join(timeout: generous))
+        close(readEnd)
+        let text = String(decoding: captured.value, as: UTF8.self)
+        #expect(text.contains("Exception in thread noisy: boom\n"))
     }
 }
 
