@@ -203,8 +203,7 @@ extension Thread {
     /// wherever they are — no cleanup runs in them. Call it at the end of `main`.
     public static func exitProcess(_ status: Int32 = 0) -> Never {
         if Thread.current === mainThread {
-            mainThread.finished.cell.pointee.store(1, ordering: .releasing)
-            mainThread.finished.wake(Int32.max)
+            Thread.signal(mainThread.finished)
         }
         waitForNonDaemonThreads()
         exit(status)
