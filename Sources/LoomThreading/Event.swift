@@ -58,6 +58,11 @@ public final class Event: @unchecked Sendable {
     private func waitSlow(start: UInt32, deadline: Deadline?) -> Bool {
         let generation = start & ~(Self.flag | Self.sleeping)
         var current = start
+        // Spin a little first: a set() from a thread running on another core is often imminent.
+        for _ in 0..<spinLimit {
+            current = word.cell.pointee.load(ordering: .acquiring)
+            if current & Self.flag != 0 || current & ~(Self.flag | Self.sleeping) != generation { return true }
+        }
         while true {
             if current & Self.flag != 0 || current & ~(Self.flag | Self.sleeping) != generation { return true }
             if let deadline, deadline.hasPassed { return false }

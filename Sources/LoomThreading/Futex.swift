@@ -6,9 +6,11 @@ import Synchronization
 ///
 /// `Atomic` itself has no address Swift lets us take; this owns a heap cell holding one, whose
 /// layout is exactly a `UInt32`, and hands that address to `futex(2)`.
+@usableFromInline
 struct FutexWord: ~Copyable {
-    let cell: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let cell: UnsafeMutablePointer<Atomic<UInt32>>
 
+    @usableFromInline
     init(_ value: UInt32 = 0) {
         cell = .allocate(capacity: 1)
         cell.initialize(to: Atomic(value))
@@ -21,7 +23,6 @@ struct FutexWord: ~Copyable {
 
     /// Sleeps while the word equals `expected`, at most until `deadline` (`nil`: forever).
     /// Returns `false` only when the deadline has passed. Wake-ups may be spurious: callers loop.
-    @inline(__always)
     func wait(expected: UInt32, deadline: Deadline?) -> Bool {
         let address = UnsafeMutableRawPointer(cell).assumingMemoryBound(to: UInt32.self)
         guard let deadline else {
@@ -36,27 +37,36 @@ struct FutexWord: ~Copyable {
     }
 
     /// Wakes up to `count` threads sleeping on the word.
-    @inline(__always)
+    @usableFromInline
     func wake(_ count: Int32 = 1) {
         let address = UnsafeMutableRawPointer(cell).assumingMemoryBound(to: UInt32.self)
         _ = cloom_futex_wake(address, count)
     }
 }
 
+/// How many times a waiter re-checks before going to sleep: a sleep costs two system calls and a
+/// context switch, while the thread it waits for is often about to finish on another core.
+let spinLimit = 200
+
 /// The mutex under `Lock` and every internal structure: Drepper's three-state futex mutex
 /// ("Futexes Are Tricky", mutex 2). 0 unlocked, 1 locked, 2 locked with possible sleepers.
-/// The uncontended path is one compare-exchange to lock and one exchange to unlock.
+/// The uncontended path is one compare-exchange to lock and one exchange to unlock, inlined
+/// into the caller.
+@usableFromInline
 struct FutexMutex: ~Copyable {
-    let word = FutexWord(0)
+    @usableFromInline let word = FutexWord(0)
 
-    @inline(__always)
+    @usableFromInline
+    init() {}
+
+    @inlinable @inline(__always)
     func tryLock() -> Bool {
         word.cell.pointee.compareExchange(expected: 0, desired: 1, successOrdering: .acquiring, failureOrdering: .relaxed).exchanged
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func lock() {
-        if !tryLock() { _ = lockSlow(deadline: nil) }
+        if !tryLock() { lockSlowForever() }
     }
 
     /// Locks, or gives up at `deadline` and returns `false`, leaving the mutex as it was.
@@ -65,12 +75,16 @@ struct FutexMutex: ~Copyable {
         tryLock() || lockSlow(deadline: deadline)
     }
 
-    @inline(never)
+    @usableFromInline @inline(never)
+    func lockSlowForever() {
+        _ = lockSlow(deadline: nil)
+    }
+
     func lockSlow(deadline: Deadline?) -> Bool {
-        // A short spin first: on a hand-off between two running threads the holder is usually
-        // about to release, and a sleep costs two system calls and a context switch.
-        for _ in 0..<64 {
-            if word.cell.pointee.load(ordering: .relaxed) == 0, tryLock() { return true }
+        for _ in 0..<spinLimit {
+            let state = word.cell.pointee.load(ordering: .relaxed)
+            if state == 0, tryLock() { return true }
+            if state == 2 { break }  // others already sleep: queue up behind them
         }
         var state = word.cell.pointee.exchange(2, ordering: .acquiring)
         while state != 0 {
@@ -84,7 +98,7 @@ struct FutexMutex: ~Copyable {
     }
 
     /// Unlocks; returns `false` (and changes nothing) if it was not locked.
-    @inline(__always)
+    @inlinable @inline(__always)
     @discardableResult
     func unlock() -> Bool {
         let old = word.cell.pointee.exchange(0, ordering: .releasing)
@@ -92,9 +106,10 @@ struct FutexMutex: ~Copyable {
         return old != 0
     }
 
+    @inlinable
     var isLocked: Bool { word.cell.pointee.load(ordering: .relaxed) != 0 }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()
         defer { unlock() }
@@ -103,25 +118,37 @@ struct FutexMutex: ~Copyable {
 }
 
 /// One waiting thread's wake-up flag: a sleeper parks on it, a notifier sets it once.
+/// 0 waiting (still spinning), 1 notified, 2 asleep in the kernel: a notifier only makes the
+/// wake-up system call when the waiter has really gone to sleep.
 final class Parker: @unchecked Sendable {
     // @unchecked Sendable: the only state is the atomic futex word.
     let word = FutexWord(0)
 
     /// Sleeps until notified or until `deadline`. Returns whether it was notified.
     func park(deadline: Deadline?) -> Bool {
-        while word.cell.pointee.load(ordering: .acquiring) == 0 {
-            if !word.wait(expected: 0, deadline: deadline) {
-                return word.cell.pointee.load(ordering: .acquiring) != 0
+        for _ in 0..<spinLimit {
+            if word.cell.pointee.load(ordering: .acquiring) == 1 { return true }
+        }
+        if !word.cell.pointee.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged {
+            return true  // notified meanwhile
+        }
+        while word.cell.pointee.load(ordering: .acquiring) == 2 {
+            if !word.wait(expected: 2, deadline: deadline) {
+                return word.cell.pointee.load(ordering: .acquiring) == 1
             }
         }
         return true
     }
 
-    var isNotified: Bool { word.cell.pointee.load(ordering: .acquiring) != 0 }
+    var isNotified: Bool { word.cell.pointee.load(ordering: .acquiring) == 1 }
+
+    /// Makes the parker reusable; only once no notifier can still reach it.
+    func reset() { word.cell.pointee.store(0, ordering: .relaxed) }
 
     func unpark() {
-        word.cell.pointee.store(1, ordering: .releasing)
-        word.wake(1)
+        if word.cell.pointee.exchange(1, ordering: .acquiringAndReleasing) == 2 {
+            word.wake(1)
+        }
     }
 }
 
@@ -132,20 +159,27 @@ final class WaitList: @unchecked Sendable {
     // @unchecked Sendable: every access happens under the owner's mutex (documented contract).
     private var waiters: [Parker] = []
     private var head = 0
+    /// Parkers whose wait is over, reused so a wait allocates nothing in the steady state.
+    private var spare: [Parker] = []
 
     var count: Int { waiters.count - head }
 
     /// Enqueues the caller, runs `unlock` (which releases the owner's lock), parks, runs `relock`,
     /// and returns whether the caller was notified before `deadline`.
     func wait(deadline: Deadline?, unlock: () -> Void, relock: () -> Void) -> Bool {
-        let parker = Parker()
+        let parker = spare.popLast() ?? Parker()
         waiters.append(parker)
         unlock()
         _ = parker.park(deadline: deadline)
         relock()
-        if parker.isNotified { return true }
-        remove(parker)
-        return false
+        // Back under the lock: any notifier that picked this parker has finished with it.
+        let notified = parker.isNotified
+        if !notified { remove(parker) }
+        if spare.count < 8 {
+            parker.reset()
+            spare.append(parker)
+        }
+        return notified
     }
 
     /// `wait` for an internal `FutexMutex` owner.

@@ -17,14 +17,14 @@ import Synchronization
 /// instruction each.
 public final class Lock: @unchecked Sendable {
     // @unchecked Sendable: all state is atomic (the futex word and the last acquirer's id).
-    let mutex = FutexMutex()
-    private let owner = Atomic<UInt>(0)
+    @usableFromInline let mutex = FutexMutex()
+    @usableFromInline let owner = Atomic<UInt>(0)
 
     /// A new, unlocked lock.
     public init() {}
 
     /// Blocks until the lock is acquired.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func acquire() {
         mutex.lock()
         owner.store(UInt(pthread_self()), ordering: .relaxed)
@@ -46,17 +46,18 @@ public final class Lock: @unchecked Sendable {
     /// Releases the lock; any thread may release it.
     ///
     /// - Throws: ``ThreadingError/releaseUnlocked`` if it is not locked.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func release() throws(ThreadingError) {
         owner.store(0, ordering: .relaxed)
         if !mutex.unlock() { throw .releaseUnlocked }
     }
 
     /// Whether some thread holds the lock right now (a snapshot).
+    @inlinable
     public var locked: Bool { mutex.isLocked }
 
     /// Runs `body` holding the lock, releasing it however `body` ends.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
         defer {

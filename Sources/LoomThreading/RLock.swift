@@ -15,14 +15,15 @@ import Synchronization
 public final class RLock: @unchecked Sendable {
     // @unchecked Sendable: `owner` is atomic; `count` is only touched by the owning thread,
     // ordered by the mutex's acquire/release.
-    let mutex = FutexMutex()
-    private let owner = Atomic<UInt>(0)
-    private var count = 0
+    @usableFromInline let mutex = FutexMutex()
+    @usableFromInline let owner = Atomic<UInt>(0)
+    @usableFromInline var count = 0
 
     /// A new, unowned lock.
     public init() {}
 
     /// Blocks until the calling thread owns the lock (at once if it already does).
+    @inlinable
     public func acquire() {
         let me = UInt(pthread_self())
         if owner.load(ordering: .relaxed) == me {
@@ -54,6 +55,7 @@ public final class RLock: @unchecked Sendable {
     /// Releases one level; the lock is free once every acquire has been released.
     ///
     /// - Throws: ``ThreadingError/releaseUnacquired`` if the caller does not own the lock.
+    @inlinable
     public func release() throws(ThreadingError) {
         guard owner.load(ordering: .relaxed) == UInt(pthread_self()) else { throw .releaseUnacquired }
         count -= 1
@@ -64,12 +66,20 @@ public final class RLock: @unchecked Sendable {
     }
 
     /// Whether some thread owns the lock right now (a snapshot; Python 3.14's `locked()`).
+    @inlinable
     public var locked: Bool { mutex.isLocked }
 
     /// Runs `body` owning the lock, releasing one level however `body` ends.
+    @inlinable
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
-        defer { try? release() }
+        defer {
+            count -= 1
+            if count == 0 {
+                owner.store(0, ordering: .relaxed)
+                mutex.unlock()
+            }
+        }
         return try body()
     }
 

@@ -66,7 +66,9 @@ public class Semaphore: @unchecked Sendable {
     }
 
     private func acquire(deadline: Deadline?) -> Bool {
-        if tryDecrement() { return true }
+        for _ in 0..<spinLimit {
+            if word.cell.pointee.load(ordering: .relaxed) > 0, tryDecrement() { return true }
+        }
         // Announce the sleeper before re-checking, and the releaser adds before reading
         // `sleepers` (both sequentially consistent), so a release is never missed.
         sleepers.add(1, ordering: .sequentiallyConsistent)

@@ -41,11 +41,12 @@ open class Thread: @unchecked Sendable {
         var nativeID: pid_t?
     }
 
-    let state: Mutex<State>
+    let state: Protected<State>
     private let target: (@Sendable () throws -> Void)?
-    /// Set (to 1) once `run()` has returned and the thread has left the registry.
+    /// 1 once `run()` has returned and the thread has left the registry (2: not yet, and
+    /// someone sleeps on it).
     let finished = FutexWord(0)
-    /// Set once the new thread has recorded its native id.
+    /// 1 once the new thread has recorded its native id (2: not yet, and someone sleeps on it).
     let published = FutexWord(0)
     let isDummy: Bool
     /// Cleanups registered by `ThreadLocal` for this thread, run as it ends.
@@ -62,21 +63,21 @@ open class Thread: @unchecked Sendable {
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil, target: @escaping @Sendable () throws -> Void) {
         self.target = target
         self.isDummy = false
-        state = Mutex(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread whose body is ``run()``: for subclasses.
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil) {
         self.target = nil
         self.isDummy = false
-        state = Mutex(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread object for a thread that already runs (the main thread, or one Loom did not start).
     init(existingNamed name: String, daemon: Bool, dummy: Bool) {
         target = nil
         isDummy = dummy
-        state = Mutex(State(name: name, daemon: daemon, started: true))
+        state = Protected(State(name: name, daemon: daemon, started: true))
     }
 
     /// The thread's body. The default runs the closure given to the initializer; subclasses
@@ -117,15 +118,13 @@ open class Thread: @unchecked Sendable {
     /// Right after `start()` it waits, very briefly, for the new thread to report it.
     public final var nativeID: Int32? {
         guard state.withLock({ $0.started }) else { return nil }
-        while published.cell.pointee.load(ordering: .acquiring) == 0 {
-            _ = published.wait(expected: 0, deadline: nil)
-        }
+        _ = Thread.await(published, deadline: nil)
         return state.withLock { $0.nativeID }
     }
 
     /// Whether the thread has started and its body has not yet returned.
     public final var isAlive: Bool {
-        state.withLock { $0.started } && finished.cell.pointee.load(ordering: .acquiring) == 0
+        state.withLock { $0.started } && finished.cell.pointee.load(ordering: .acquiring) != 1
     }
 
     // MARK: Start and join
@@ -174,8 +173,7 @@ open class Thread: @unchecked Sendable {
             $0.ident = UInt(me)
             $0.nativeID = cloom_gettid()
         }
-        published.cell.pointee.store(1, ordering: .releasing)
-        published.wake(Int32.max)
+        Thread.signal(published)
         do {
             try run()
         } catch {
@@ -188,8 +186,7 @@ open class Thread: @unchecked Sendable {
     func finish() {
         while let cleanup = threadCleanups.popLast() { cleanup() }
         ThreadRegistry.shared.remove(self)
-        finished.cell.pointee.store(1, ordering: .releasing)
-        finished.wake(Int32.max)
+        Thread.signal(finished)
         CurrentThread.clear()
     }
 
@@ -217,12 +214,34 @@ open class Thread: @unchecked Sendable {
         if isDummy { throw .joinDummyThread }
         guard state.withLock({ $0.started }) else { throw .joinBeforeStart }
         if self === Thread.current { throw .joinCurrentThread }
-        let deadline = Deadline.after(timeout)
-        while finished.cell.pointee.load(ordering: .acquiring) == 0 {
-            if let deadline, deadline.hasPassed { return false }
-            _ = finished.wait(expected: 0, deadline: deadline)
+        return Thread.await(finished, deadline: Deadline.after(timeout))
+    }
+
+    /// Sets a one-shot flag to 1, waking its sleepers only if there are any.
+    static func signal(_ flag: borrowing FutexWord) {
+        if flag.cell.pointee.exchange(1, ordering: .acquiringAndReleasing) == 2 {
+            flag.wake(Int32.max)
         }
-        return true
+    }
+
+    /// Waits until a one-shot flag is 1, or `deadline`; returns whether it is.
+    static func await(_ flag: borrowing FutexWord, deadline: Deadline?) -> Bool {
+        for _ in 0..<spinLimit where flag.cell.pointee.load(ordering: .acquiring) == 1 {
+            return true
+        }
+        while true {
+            var state = flag.cell.pointee.load(ordering: .acquiring)
+            if state == 1 { return true }
+            if let deadline, deadline.hasPassed { return false }
+            if state == 0 {
+                let (exchanged, original) = flag.cell.pointee.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing)
+                if !exchanged {
+                    state = original
+                    if state == 1 { return true }
+                }
+            }
+            _ = flag.wait(expected: 2, deadline: deadline)
+        }
     }
 
     // MARK: Names

@@ -7,9 +7,9 @@ import Synchronization
 final class ThreadRegistry: Sendable {
     static let shared = ThreadRegistry()
 
-    private let threads = Mutex<[ObjectIdentifier: Thread]>([:])
+    private let threads = Protected<[ObjectIdentifier: Thread]>([:])
     /// Run once, before waiting for non-daemon threads at exit (Python's `_register_atexit`).
-    private let exitHooks = Mutex<[@Sendable () -> Void]?>([])
+    private let exitHooks = Protected<[@Sendable () -> Void]?>([])
 
     func add(_ thread: Thread) {
         threads.withLock { $0[ObjectIdentifier(thread)] = thread }
@@ -108,7 +108,7 @@ public struct ExceptHookArguments: Sendable {
     public let thread: Thread
 }
 
-private let installedExceptHook = Mutex<@Sendable (ExceptHookArguments) -> Void>(Thread.defaultExcepthook)
+private let installedExceptHook = Protected<@Sendable (ExceptHookArguments) -> Void>(Thread.defaultExcepthook)
 private let defaultStackSize = Atomic<Int>(0)
 
 extension Thread {
@@ -203,10 +203,19 @@ extension Thread {
     /// wherever they are — no cleanup runs in them. Call it at the end of `main`.
     public static func exitProcess(_ status: Int32 = 0) -> Never {
         if Thread.current === mainThread {
-            mainThread.finished.cell.pointee.store(1, ordering: .releasing)
-            mainThread.finished.wake(Int32.max)
+            Thread.signal(mainThread.finished)
         }
         waitForNonDaemonThreads()
         exit(status)
+    }
+}
+
+extension Thread {
+    /// Suspends the calling thread for `duration` (Python's `time.sleep`), on the monotonic
+    /// clock, resuming after signals; never returns early. Zero or negative returns at once.
+    public static func sleep(for duration: Duration) {
+        guard duration > .zero else { return }
+        var deadline = Deadline.after(duration).absoluteTimespec
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
     }
 }
