@@ -65,9 +65,27 @@ func tcpPair(family: SocketFamily = .ipv4) throws -> (Socket, Socket) {
     return (client, server)
 }
 
-/// Deterministic test data: byte i is a function of i, so a reordered or dropped byte shows.
+/// Deterministic test data with a prime period (65,521 bytes), so that a dropped, repeated or
+/// reordered chunk of any other length shows. Built by copying, which stays fast in debug builds.
 func pattern(_ count: Int, seed: Int = 0) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 31) &+ ($0 >> 8) &+ seed) }
+    let period = 65_521
+    let block = (0..<min(count, period)).map { UInt8(truncatingIfNeeded: ($0 &* 31) &+ ($0 >> 8) &+ seed) }
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var offset = 0
+        while offset < count {
+            let n = min(block.count, count - offset)
+            block.withUnsafeBufferPointer { source in
+                UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: n)
+            }
+            offset += n
+        }
+        initialized = count
+    }
+}
+
+/// memcmp: byte-exact comparison that stays fast in debug builds.
+func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
 }
 
 /// Measures how long `body` takes.
