@@ -16,7 +16,8 @@ extension SocketTests {
             server.timeout = .seconds(5)
             let (first, sender) = try server.recvFrom(maxBytes: 100)
             #expect(first == Array("one".utf8))
-            #expect(sender.host == "127.0.0.1" && sender.port == (try client.localAddress).port)
+            let clientPort = try client.localAddress.port
+            #expect(sender.host == "127.0.0.1" && sender.port == clientPort)
             #expect(try server.recvFrom(maxBytes: 100).0 == Array("two!".utf8))
             // Reply to the sender.
             try server.sendTo(Array("ack".utf8), to: sender)
