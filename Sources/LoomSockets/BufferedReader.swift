@@ -56,6 +56,9 @@ public final class BufferedReader {
     /// Bytes received from the socket and not yet returned by a read.
     public var bufferedCount: Int { end - start }
 
+    /// The buffer's current size (for tests of the memory bound).
+    var capacity: Int { storage.count }
+
     /// Python's `readline(limit)`: reads one line, `"\n"` included.
     ///
     /// Returns, whichever comes first:
