@@ -89,6 +89,7 @@ extension SocketTests {
             let port = try listener.localAddress.port
             let (a, b) = try Socket.pair()
             let payload = pattern(8 << 20)
+            b.timeout = .seconds(10)   // if the sender fails, the reader must not wait forever
             let reader = TestThread {
                 usleep(200_000)
                 var total = 0

@@ -8,6 +8,7 @@ extension SocketTests {
     @Suite struct Lifecycle {
         @Test func closeIsIdempotentAndLaterCallsThrowClosed() throws {
             let (a, b) = try Socket.pair()
+            b.timeout = .seconds(5)   // a broken close must fail the test, not hang it
             let fd = a.fileDescriptor
             #expect(fd >= 0 && !a.isClosed)
             a.close()
@@ -119,6 +120,8 @@ extension SocketTests {
 
         @Test func pairTalksBothWaysAndHalfCloses() throws {
             let (a, b) = try Socket.pair()
+            a.timeout = .seconds(5)
+            b.timeout = .seconds(5)
             try a.sendAll("ping")
             #expect(try b.recv(maxBytes: 10) == Array("ping".utf8))
             try b.shutdown(.write)
