@@ -209,6 +209,7 @@ public final class Socket: Sendable, CustomStringConvertible {
         }
     }
 
+    /// `Socket(fd: 5, ipv4, stream)`, for logs.
     public var description: String {
         "Socket(fd: \(fileDescriptor), \(family), \(type))"
     }

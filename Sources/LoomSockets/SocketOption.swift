@@ -11,16 +11,20 @@ public protocol SocketOptionValue: Sendable {
 }
 
 extension Bool: SocketOptionValue {
+    /// Reads the kernel's value (an `int`, or a `struct linger`).
     public static func fromOptionBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.loadUnaligned(as: Int32.self) != 0
     }
+    /// The kernel's representation of the value.
     public var optionBytes: [UInt8] { withUnsafeBytes(of: Int32(self ? 1 : 0)) { Array($0) } }
 }
 
 extension Int: SocketOptionValue {
+    /// Reads the kernel's value (an `int`, or a `struct linger`).
     public static func fromOptionBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
         Int(bytes.loadUnaligned(as: Int32.self))
     }
+    /// The kernel's representation of the value.
     public var optionBytes: [UInt8] { withUnsafeBytes(of: Int32(clamping: self)) { Array($0) } }
 }
 
@@ -33,11 +37,13 @@ public struct Linger: SocketOptionValue, Equatable {
     /// Creates a linger setting.
     public init(_ duration: Duration?) { self.duration = duration }
 
+    /// Reads the kernel's value (an `int`, or a `struct linger`).
     public static func fromOptionBytes(_ bytes: UnsafeRawBufferPointer) -> Linger {
         let value = bytes.loadUnaligned(as: linger.self)
         return Linger(value.l_onoff == 0 ? nil : .seconds(Int(value.l_linger)))
     }
 
+    /// The kernel's representation of the value.
     public var optionBytes: [UInt8] {
         var value = linger()
         if let duration {
