@@ -51,6 +51,8 @@ extension Socket {
                 }
             }
         }
+        // close() from another thread wakes a blocked recvfrom with an empty result: report the close.
+        if count == 0, descriptor.isClosed { throw OwnedDescriptor.closedError("recvfrom") }
         return (count, sender)
     }
 

@@ -57,6 +57,18 @@ extension SocketTests {
             listener.close()
             acceptor.join()
             #expect(accepted.value == .closed)
+
+            // An unconnected UDP socket blocked in recvfrom wakes too.
+            let udp = try Socket(type: .datagram)
+            try udp.bind(to: try SocketAddress("127.0.0.1:0"))
+            let received = Shared<SocketError.Kind?>(nil)
+            let receiver = TestThread {
+                do throws(SocketError) { _ = try udp.recvFrom(maxBytes: 10) } catch { received.value = error.kind }
+            }
+            usleep(100_000)
+            udp.close()
+            receiver.join()
+            #expect(received.value == .closed)
         }
 
         @Test func tenThousandOpenCloseCyclesLeakNothing() throws {
