@@ -4,6 +4,6 @@
 #include <sys/socket.h>
 #include "CLoomShims.h"
 
-int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-    return accept4(fd, addr, len, flags);
+int cloom_accept4(int fd, void *addr, uint32_t *len, int flags) {
+    return accept4(fd, (struct sockaddr *)addr, (socklen_t *)len, flags);
 }

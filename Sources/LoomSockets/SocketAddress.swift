@@ -170,6 +170,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `127.0.0.1:9999`, `[::1]:9999` or `unix:/path`: the forms ``init(_:)`` parses.
     public var description: String {
         switch family {
         case .ipv4: "\(host):\(port)"
@@ -201,6 +202,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         return SocketAddress(storage: storage, length: length)
     }
 
+    /// Byte-wise equality of the kernel representations.
     public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
         guard lhs.length == rhs.length else { return false }
         return withUnsafeBytes(of: lhs.storage) { l in
@@ -210,6 +212,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Hashes the kernel representation.
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes(of: storage) { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(length)))) }
     }

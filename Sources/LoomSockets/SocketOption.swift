@@ -11,16 +11,20 @@ public protocol SocketOptionValue: Sendable {
 }
 
 extension Bool: SocketOptionValue {
+    /// Reads the kernel's value (an `int`, or a `struct linger`).
     public static func fromOptionBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.loadUnaligned(as: Int32.self) != 0
     }
+    /// The kernel's representation of the value.
     public var optionBytes: [UInt8] { withUnsafeBytes(of: Int32(self ? 1 : 0)) { Array($0) } }
 }
 
 extension Int: SocketOptionValue {
+    /// Reads the kernel's value (an `int`, or a `struct linger`).
     public static func fromOptionBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
         Int(bytes.loadUnaligned(as: Int32.self))
     }
+    /// The kernel's representation of the value.
     public var optionBytes: [UInt8] { withUnsafeBytes(of: Int32(clamping: self)) { Array($0) } }
 }
 
@@ -33,11 +37,13 @@ public struct Linger: SocketOptionValue, Equatable {
     /// Creates a linger setting.
     public init(_ duration: Duration?) { self.duration = duration }
 
+    /// Reads the kernel's value (an `int`, or a `struct linger`).
     public static func fromOptionBytes(_ bytes: UnsafeRawBufferPointer) -> Linger {
         let value = bytes.loadUnaligned(as: linger.self)
         return Linger(value.l_onoff == 0 ? nil : .seconds(Int(value.l_linger)))
     }
 
+    /// The kernel's representation of the value.
     public var optionBytes: [UInt8] {
         var value = linger()
         if let duration {
@@ -91,28 +97,38 @@ extension SocketOption where Value == Linger {
     public static var linger: SocketOption<Linger> { .init(level: SOL_SOCKET, name: SO_LINGER) }
 }
 
+extension SocketOption where Value == Int {
+    /// `SO_ERROR`, read-only: the pending error of the socket (and clears it), for example the
+    /// outcome of a non-blocking ``Socket/connect(to:)``; 0 when there is none.
+    public static var error: SocketOption<Int> { .init(level: SOL_SOCKET, name: SO_ERROR) }
+}
+
 extension Socket {
-    /// Sets a socket option.
+    /// Python's `setsockopt`: `try socket.setOption(.reuseAddress, true)`.
     public func setOption<Value>(_ option: SocketOption<Value>, _ value: Value) throws(SocketError) {
-        let fd = try liveDescriptor("setsockopt")
         let bytes = value.optionBytes
-        _ = try bytes.withUnsafeBytes { raw in
-            Result { () throws(SocketError) in
-                try systemCall("setsockopt") { setsockopt(fd, option.level, option.name, raw.baseAddress, socklen_t(raw.count)) }
-            }
-        }.get()
+        try descriptor.withDescriptor("setsockopt") { (fd) throws(SocketError) in
+            _ = try bytes.withUnsafeBytes { raw in
+                Result { () throws(SocketError) in
+                    try systemCall("setsockopt") {
+                        setsockopt(fd, option.level, option.name, raw.baseAddress, socklen_t(raw.count))
+                    }
+                }
+            }.get()
+        }
     }
 
-    /// Reads a socket option.
+    /// Python's `getsockopt`: `let on = try socket.option(.noDelay)`.
     public func option<Value>(_ option: SocketOption<Value>) throws(SocketError) -> Value {
-        let fd = try liveDescriptor("getsockopt")
         var buffer = [UInt8](repeating: 0, count: 64)
-        var length = socklen_t(buffer.count)
-        _ = try buffer.withUnsafeMutableBytes { raw in
-            Result { () throws(SocketError) in
-                try systemCall("getsockopt") { getsockopt(fd, option.level, option.name, raw.baseAddress, &length) }
-            }
-        }.get()
+        try descriptor.withDescriptor("getsockopt") { (fd) throws(SocketError) in
+            var length = socklen_t(buffer.count)
+            _ = try buffer.withUnsafeMutableBytes { raw in
+                Result { () throws(SocketError) in
+                    try systemCall("getsockopt") { getsockopt(fd, option.level, option.name, raw.baseAddress, &length) }
+                }
+            }.get()
+        }
         return buffer.withUnsafeBytes { Value.fromOptionBytes($0) }
     }
 }

@@ -8,12 +8,12 @@
 // _GNU_SOURCE changes the layout names of shared types (fd_set's `fds_bits`), which makes the
 // Clang module conflict with SwiftGlibc ("'__fds_bits' is not present in definition of fd_set").
 // accept4 is only declared under _GNU_SOURCE, so it is defined out of line in shims.c.
+// Nor may it include <sys/socket.h> (see cloom_accept4).
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,8 +41,11 @@ static inline int cloom_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, 
 
 static inline int cloom_eventfd(unsigned int initval) { return eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK); }
 
-/// accept4(2); defined in shims.c, the one translation unit compiled with _GNU_SOURCE.
-int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/// accept4(2); defined in shims.c, the one translation unit compiled with _GNU_SOURCE. Declared
+/// with `void *` and `uint32_t *` (socklen_t) so this header needs no <sys/socket.h>: including it
+/// here makes Clang give SOCK_STREAM & co. to this module instead of Glibc, and Swift files
+/// that import only Glibc then fail to find them in whole-module (release) builds.
+int cloom_accept4(int fd, void *addr, uint32_t *len, int flags);
 
 static inline pid_t cloom_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
