@@ -2,10 +2,12 @@
 #define CLOOM_SHIMS_H
 
 // What Glibc does not expose to Swift: epoll, eventfd, accept4, gettid, and the variadic syscall()
-// (futex). Each wrapper is static inline so this target adds no symbols of its own.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// (futex). The wrappers are static inline, except accept4 (see below).
+//
+// This header must NOT define _GNU_SOURCE: it is imported into Swift next to Glibc, and
+// _GNU_SOURCE changes the layout names of shared types (fd_set's `fds_bits`), which makes the
+// Clang module conflict with SwiftGlibc ("'__fds_bits' is not present in definition of fd_set").
+// accept4 is only declared under _GNU_SOURCE, so it is defined out of line in shims.c.
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdint.h>
@@ -39,9 +41,8 @@ static inline int cloom_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, 
 
 static inline int cloom_eventfd(unsigned int initval) { return eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK); }
 
-static inline int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-    return accept4(fd, addr, len, flags);
-}
+/// accept4(2); defined in shims.c, the one translation unit compiled with _GNU_SOURCE.
+int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 static inline pid_t cloom_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
