@@ -1,56 +1,31 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLoomShims
 import Synchronization
-
-/// Stream (TCP, Unix stream) or datagram (UDP, Unix datagram).
-public enum SocketType: Sendable, Hashable {
-    case stream, datagram
-
-    var rawValue: Int32 {
-        switch self {
-        case .stream: Int32(SOCK_STREAM.rawValue)
-        case .datagram: Int32(SOCK_DGRAM.rawValue)
-        }
-    }
-}
-
-/// Which direction(s) ``Socket/shutdown(_:)`` closes.
-public enum ShutdownMode: Sendable {
-    case read, write, both
-
-    var rawValue: Int32 {
-        switch self {
-        case .read: Int32(SHUT_RD)
-        case .write: Int32(SHUT_WR)
-        case .both: Int32(SHUT_RDWR)
-        }
-    }
-}
 
 /// A socket with Python's semantics and none of its traps.
 ///
-/// - One owner per descriptor: ``close()`` is idempotent, `deinit` closes, and a `Socket` is a
-///   class, so no copy can close another's descriptor.
+/// - One owner per descriptor: ``close()`` is idempotent and safe from any thread, `deinit`
+///   closes, and `Socket` is a class, so no copy can close another's descriptor. Closing a socket
+///   that another thread is blocked on wakes that thread with ``SocketError/Kind/closed``, and the
+///   descriptor number is not recycled while any call still uses it.
 /// - Every descriptor is close-on-exec; every send uses `MSG_NOSIGNAL`, so a vanished peer is a
-///   ``SocketError/Kind/brokenPipe`` error, never a dead process; `EINTR` is retried.
+///   ``SocketError/Kind/brokenPipe`` or ``SocketError/Kind/connectionReset`` error, never a dead
+///   process, and no process-wide signal disposition is touched; `EINTR` is retried.
 /// - ``timeout`` follows Python: `nil` blocks, `.zero` is non-blocking, a positive duration makes
 ///   each call fail with ``SocketError/Kind/timedOut`` after that long (one monotonic deadline
 ///   per call, across partial progress and interruptions).
 ///
 /// ```swift
-/// let server = try Socket()
-/// try server.bind(to: SocketAddress("127.0.0.1:9991"))
-/// try server.listen()
+/// let server = try Socket.createServer(host: "127.0.0.1", port: 9991)
 /// let (connection, peer) = try server.accept()
 /// let message = try connection.recv(maxBytes: 1024)   // [] means the peer closed
 /// try connection.sendAll("不要回答,不要回答,不要回答")
+/// connection.close()
 /// ```
 public final class Socket: Sendable, CustomStringConvertible {
-    // -1 once closed. Atomic so that close() from any thread closes exactly once.
-    private let descriptor: Atomic<Int32>
-    // Timeout in nanoseconds; -1 means blocking (nil).
+    let descriptor: OwnedDescriptor
+    // Timeout in nanoseconds; -1 means blocking (nil), 0 non-blocking.
     private let timeoutNanoseconds: Atomic<Int64>
 
     /// The address family the socket was created with.
@@ -58,17 +33,23 @@ public final class Socket: Sendable, CustomStringConvertible {
     /// Stream or datagram.
     public let type: SocketType
 
-    /// Creates a socket (close-on-exec, blocking).
+    /// Python's `socket.socket(family, type)`: a new blocking, close-on-exec socket.
     public init(family: SocketFamily = .ipv4, type: SocketType = .stream) throws(SocketError) {
-        let fd = try systemCall("socket") { Glibc.socket(family.rawValue, type.rawValue | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        descriptor = Atomic(fd)
+        let fd = try systemCall("socket") {
+            Glibc.socket(family.rawValue, type.rawValue | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        descriptor = OwnedDescriptor(fd)
         timeoutNanoseconds = Atomic(-1)
         self.family = family
         self.type = type
     }
 
-    /// Takes ownership of an open descriptor: the socket closes it from now on.
-    /// Family and type are read from the kernel; close-on-exec is set.
+    /// Takes ownership of an open socket descriptor (Python's `socket.socket(fileno=fd)`): from
+    /// now on this `Socket` closes it, so nobody else may.
+    ///
+    /// Family and type are read from the kernel; close-on-exec is set; a descriptor in
+    /// non-blocking mode gets the timeout `.zero`. If this throws (`fd` is not an IPv4, IPv6 or
+    /// Unix socket), the caller still owns `fd`.
     public init(adopting fd: Int32) throws(SocketError) {
         var domain: Int32 = 0
         var kind: Int32 = 0
@@ -76,78 +57,89 @@ public final class Socket: Sendable, CustomStringConvertible {
         _ = try systemCall("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) }
         length = socklen_t(MemoryLayout<Int32>.size)
         _ = try systemCall("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_TYPE, &kind, &length) }
+        guard let family = SocketFamily(rawValue: domain) else {
+            throw SocketError("adopt", kind: .invalidArgument, errno: EAFNOSUPPORT,
+                              detail: "descriptor \(fd) has address family \(domain), not IPv4, IPv6 or Unix")
+        }
+        guard kind == Int32(SOCK_STREAM.rawValue) || kind == Int32(SOCK_DGRAM.rawValue) else {
+            throw SocketError("adopt", kind: .invalidArgument, errno: ESOCKTNOSUPPORT,
+                              detail: "descriptor \(fd) is neither a stream nor a datagram socket")
+        }
         _ = try systemCall("fcntl") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let flags = try systemCall("fcntl") { fcntl(fd, F_GETFL) }
-        descriptor = Atomic(fd)
+        descriptor = OwnedDescriptor(fd)
         timeoutNanoseconds = Atomic(flags & O_NONBLOCK != 0 ? 0 : -1)
-        family = SocketFamily(rawValue: domain) ?? .unix
+        self.family = family
         type = kind == Int32(SOCK_DGRAM.rawValue) ? .datagram : .stream
     }
 
     init(descriptor fd: Int32, family: SocketFamily, type: SocketType) {
-        descriptor = Atomic(fd)
+        descriptor = OwnedDescriptor(fd)
         timeoutNanoseconds = Atomic(-1)
         self.family = family
         self.type = type
     }
 
-    /// A connected pair of Unix-domain sockets (`socketpair`), for tests and for talking between
-    /// threads of one process.
+    /// Python's `socket.socketpair()`: two connected Unix-domain sockets, for tests and for
+    /// talking between threads of one process.
     public static func pair(type: SocketType = .stream) throws(SocketError) -> (Socket, Socket) {
-        var fds: [Int32] = [-1, -1]
-        _ = try systemCall("socketpair") { socketpair(AF_UNIX, type.rawValue | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
-        return (Socket(descriptor: fds[0], family: .unix, type: type), Socket(descriptor: fds[1], family: .unix, type: type))
+        var fds: (Int32, Int32) = (-1, -1)
+        _ = try withUnsafeMutableBytes(of: &fds) { (raw) throws(SocketError) in
+            try systemCall("socketpair") {
+                socketpair(AF_UNIX, type.rawValue | Int32(SOCK_CLOEXEC.rawValue), 0,
+                           raw.baseAddress!.assumingMemoryBound(to: Int32.self))
+            }
+        }
+        return (Socket(descriptor: fds.0, family: .unix, type: type),
+                Socket(descriptor: fds.1, family: .unix, type: type))
     }
 
     deinit {
-        close()
+        descriptor.closeFromDeinit()
     }
 
-    /// The descriptor, or -1 once closed. The socket still owns it: do not close it yourself.
-    public var fileDescriptor: Int32 { descriptor.load(ordering: .relaxed) }
+    /// The descriptor, or -1 once closed (Python's `fileno()`). The socket still owns it: never
+    /// close it yourself, and do not use it after ``close()``.
+    public var fileDescriptor: Int32 { descriptor.current }
 
-    /// True once ``close()`` has run.
-    public var isClosed: Bool { fileDescriptor < 0 }
+    /// True once ``close()`` has been called.
+    public var isClosed: Bool { descriptor.isClosed }
 
-    /// Closes the descriptor. Idempotent: only the first call (from any thread) closes.
+    /// Closes the socket. Idempotent and safe from any thread: only the first call closes.
+    ///
+    /// Calls blocked on this socket in other threads (`accept`, `recv`, `send`, `connect`) wake
+    /// up and throw ``SocketError/Kind/closed`` (Python's would stay blocked on Linux); the
+    /// descriptor itself is released when the last of them returns, so its number is never
+    /// reused under a running call. Any later call throws ``SocketError/Kind/closed``.
+    /// Closing does not remove a Unix-domain socket's file: see
+    /// ``createUnixServer(path:type:backlog:)``.
     public func close() {
-        let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
-        // Never retry close on Linux: the descriptor is released even when it reports EINTR.
-        if fd >= 0 { _ = Glibc.close(fd) }
-    }
-
-    func liveDescriptor(_ operation: @autoclosure () -> String) throws(SocketError) -> Int32 {
-        let fd = descriptor.load(ordering: .relaxed)
-        if fd < 0 { throw SocketError(operation(), kind: .closed, errno: EBADF, detail: "socket is closed") }
-        return fd
+        descriptor.close()
     }
 
     // MARK: Timeouts
 
-    /// Python's `settimeout`: `nil` blocks, `.zero` never blocks (``SocketError/Kind/wouldBlock``),
-    /// a positive duration bounds each call (``SocketError/Kind/timedOut``).
-    /// A negative duration is treated as `.zero`.
+    /// Python's `settimeout`/`gettimeout`: `nil` blocks, `.zero` never blocks
+    /// (``SocketError/Kind/wouldBlock``), a positive duration bounds each call
+    /// (``SocketError/Kind/timedOut``). A negative duration is treated as `.zero`.
+    ///
+    /// The timeout is per call: `recv` waits at most that long for its data, `sendAll` and
+    /// `connect` at most that long in total, interruptions included.
     public var timeout: Duration? {
         get {
             let nanos = timeoutNanoseconds.load(ordering: .relaxed)
             return nanos < 0 ? nil : .nanoseconds(nanos)
         }
         set {
-            let nanos: Int64
-            if let newValue {
-                let (seconds, attoseconds) = newValue.components
-                nanos = newValue <= .zero ? 0 : max(1, seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
-                    ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-            } else {
-                nanos = -1
-            }
+            let nanos = newValue.map(Self.nanoseconds(of:)) ?? -1
             timeoutNanoseconds.store(nanos, ordering: .relaxed)
             // Any timeout runs the descriptor non-blocking and waits with poll, as CPython does.
-            guard let fd = try? liveDescriptor("settimeout") else { return }
-            let flags = fcntl(fd, F_GETFL)
-            guard flags >= 0 else { return }
-            let wanted = nanos < 0 ? flags & ~O_NONBLOCK : flags | O_NONBLOCK
-            if wanted != flags { _ = fcntl(fd, F_SETFL, wanted) }
+            _ = try? descriptor.withDescriptor("settimeout") { fd throws(SocketError) in
+                let flags = fcntl(fd, F_GETFL)
+                guard flags >= 0 else { return }
+                let wanted = nanos < 0 ? flags & ~O_NONBLOCK : flags | O_NONBLOCK
+                if wanted != flags { _ = fcntl(fd, F_SETFL, wanted) }
+            }
         }
     }
 
@@ -156,29 +148,60 @@ public final class Socket: Sendable, CustomStringConvertible {
         timeout = blocking ? nil : .zero
     }
 
-    private func deadline() -> Deadline? {
-        let nanos = timeoutNanoseconds.load(ordering: .relaxed)
-        return nanos > 0 ? Deadline(after: .nanoseconds(nanos)) : nil
+    private static func nanoseconds(of duration: Duration) -> Int64 {
+        if duration <= .zero { return 0 }
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return Int64.max }
+        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow2 ? Int64.max : max(1, total)
     }
 
-    /// Runs one I/O call under the socket's timeout: blocking, non-blocking or with `deadline`.
+    /// How the call about to start waits, fixed once at its start.
+    func waitMode() -> WaitMode {
+        let nanos = timeoutNanoseconds.load(ordering: .relaxed)
+        if nanos < 0 { return .blocking }
+        if nanos == 0 { return .nonBlocking }
+        return .until(Deadline(after: .nanoseconds(nanos)))
+    }
+
+    /// Runs one I/O call under the socket's timeout.
+    ///
+    /// Blocking sockets make the call directly (EINTR retried). Otherwise the descriptor is
+    /// non-blocking: the call is tried at once, and on `EAGAIN` either fails
+    /// (``SocketError/Kind/wouldBlock``) or waits with `poll` for `events` until the deadline.
     @inline(__always)
-    private func perform<R: FixedWidthInteger>(
-        _ operation: String, events: Int16, address: SocketAddress? = nil, deadline: Deadline?,
+    func perform<R: FixedWidthInteger>(
+        _ operation: String, events: Int16, address: SocketAddress? = nil, wait: WaitMode,
         _ body: (Int32) -> R
     ) throws(SocketError) -> R {
-        let fd = try liveDescriptor(operation)
-        let nanos = timeoutNanoseconds.load(ordering: .relaxed)
-        if nanos < 0 {
+        try descriptor.withDescriptor(operation) { (fd) throws(SocketError) -> R in
+            try Self.perform(fd, operation, events: events, address: address, wait: wait, body)
+        }
+    }
+
+    /// ``perform(_:events:address:wait:_:)`` for a caller already holding the descriptor.
+    @inline(__always)
+    static func perform<R: FixedWidthInteger>(
+        _ fd: Int32, _ operation: String, events: Int16, address: SocketAddress?, wait: WaitMode,
+        _ body: (Int32) -> R
+    ) throws(SocketError) -> R {
+        let deadline: Deadline
+        switch wait {
+        case .blocking:
             return try systemCall(operation, address: address) { body(fd) }
+        case .nonBlocking:
+            if let result = try systemCallOrWouldBlock(operation, address: address, { body(fd) }) {
+                return result
+            }
+            throw SocketError(operation, kind: .wouldBlock, errno: EAGAIN, address: address,
+                              detail: "operation would block")
+        case .until(let until):
+            deadline = until
         }
         while true {
             if let result = try systemCallOrWouldBlock(operation, address: address, { body(fd) }) {
                 return result
-            }
-            guard let deadline else {
-                throw SocketError(operation, kind: .wouldBlock, errno: EAGAIN, address: address,
-                                  detail: "operation would block")
             }
             guard try waitUntilReady(fd, events: events, deadline: deadline, operation: operation) else {
                 throw SocketError.timedOut(operation, address: address)
@@ -186,192 +209,14 @@ public final class Socket: Sendable, CustomStringConvertible {
         }
     }
 
-    // MARK: Connection set-up
-
-    /// Binds to a local address. `EADDRINUSE` and `EACCES` are thrown at once.
-    public func bind(to address: SocketAddress) throws(SocketError) {
-        let fd = try liveDescriptor("bind")
-        try address.withSockAddr { (sa, length) throws(SocketError) in
-            _ = try systemCall("bind", address: address) { Glibc.bind(fd, sa, length) }
-        }
-    }
-
-    /// Starts listening. The default backlog is `SOMAXCONN` (4096 here), not Python's 5, which
-    /// refuses most of a burst of clients.
-    public func listen(backlog: Int32 = SOMAXCONN) throws(SocketError) {
-        let fd = try liveDescriptor("listen")
-        _ = try systemCall("listen") { Glibc.listen(fd, max(0, backlog)) }
-    }
-
-    /// Accepts a connection. The new socket is blocking (timeout `nil`) and close-on-exec.
-    public func accept() throws(SocketError) -> (Socket, SocketAddress) {
-        var accepted: Int32 = -1
-        let deadline = deadline()
-        let address = try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
-            accepted = try perform("accept", events: Int16(POLLIN), deadline: deadline) { fd in
-                cloom_accept4(fd, sa, length, Int32(SOCK_CLOEXEC.rawValue))
-            }
-        }
-        return (Socket(descriptor: accepted, family: family, type: type), address)
-    }
-
-    /// Connects to `address`, honouring ``timeout``.
-    public func connect(to address: SocketAddress) throws(SocketError) {
-        let fd = try liveDescriptor("connect")
-        let deadline = deadline()
-        let nanos = timeoutNanoseconds.load(ordering: .relaxed)
-        let result = try address.withSockAddr { (sa, length) throws(SocketError) -> Int32 in
-            let result = Glibc.connect(fd, sa, length)
-            return result == 0 ? 0 : errno
-        }
-        if result == 0 { return }
-        // An interrupted blocking connect carries on in the kernel: wait for it as for EINPROGRESS.
-        guard result == EINPROGRESS || result == EINTR else {
-            throw SocketError("connect", errno: result, address: address)
-        }
-        if nanos == 0 {
-            throw SocketError("connect", kind: .wouldBlock, errno: EINPROGRESS, address: address,
-                              detail: "operation now in progress")
-        }
-        guard try waitUntilReady(fd, events: Int16(POLLOUT), deadline: deadline, operation: "connect") else {
-            throw SocketError.timedOut("connect", address: address)
-        }
-        var error: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        _ = try systemCall("connect") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) }
-        if error != 0 { throw SocketError("connect", errno: error, address: address) }
-    }
-
-    /// Python's `shutdown`: after `.write` the peer reads end-of-file, and this side can still read.
-    public func shutdown(_ mode: ShutdownMode) throws(SocketError) {
-        let fd = try liveDescriptor("shutdown")
-        _ = try systemCall("shutdown") { Glibc.shutdown(fd, mode.rawValue) }
-    }
-
-    // MARK: Sending
-
-    /// Sends what the kernel takes at once and returns how many bytes that was.
-    public func send(_ buffer: UnsafeRawBufferPointer) throws(SocketError) -> Int {
-        try perform("send", events: Int16(POLLOUT), deadline: deadline()) { fd in
-            Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
-        }
-    }
-
-    /// Sends some of `bytes` and returns how many were sent.
-    public func send(_ bytes: [UInt8]) throws(SocketError) -> Int {
-        try bytes.withUnsafeBytes { raw in Result { () throws(SocketError) in try send(raw) } }.get()
-    }
-
-    /// Sends every byte, looping over partial sends. With a timeout, one deadline covers the whole
-    /// call; a timeout error means some bytes may have been sent.
-    public func sendAll(_ buffer: UnsafeRawBufferPointer) throws(SocketError) {
-        let deadline = deadline()
-        var offset = 0
-        while offset < buffer.count {
-            let rest = UnsafeRawBufferPointer(rebasing: buffer[offset...])
-            offset += try perform("sendall", events: Int16(POLLOUT), deadline: deadline) { fd in
-                Glibc.send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
-            }
-        }
-    }
-
-    /// Sends every byte of `bytes`.
-    public func sendAll(_ bytes: [UInt8]) throws(SocketError) {
-        try bytes.withUnsafeBytes { raw in Result { () throws(SocketError) in try sendAll(raw) } }.get()
-    }
-
-    /// Sends `text` as UTF-8.
-    public func sendAll(_ text: String) throws(SocketError) {
-        var text = text
-        try text.withUTF8 { utf8 in Result { () throws(SocketError) in try sendAll(UnsafeRawBufferPointer(utf8)) } }.get()
-    }
-
-    /// Sends one datagram to `address`.
-    @discardableResult
-    public func sendTo(_ bytes: [UInt8], to address: SocketAddress) throws(SocketError) -> Int {
-        let deadline = deadline()
-        return try bytes.withUnsafeBytes { raw in
-            Result { () throws(SocketError) in
-                try address.withSockAddr { (sa, length) throws(SocketError) in
-                    try perform("sendto", events: Int16(POLLOUT), address: address, deadline: deadline) { fd in
-                        Glibc.sendto(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL), sa, length)
-                    }
-                }
-            }
-        }.get()
-    }
-
-    // MARK: Receiving
-
-    /// Receives into `buffer` without copying and returns the byte count; 0 means the peer closed
-    /// (for a stream socket).
-    public func recv(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
-        try perform("recv", events: Int16(POLLIN), deadline: deadline()) { fd in
-            Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
-        }
-    }
-
-    /// Receives up to `maxBytes`. An empty result means the peer closed, as in Python.
-    public func recv(maxBytes: Int) throws(SocketError) -> [UInt8] {
-        let capacity = max(0, maxBytes)
-        var failure: SocketError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            do throws(SocketError) {
-                count = try recv(into: UnsafeMutableRawBufferPointer(buffer))
-            } catch {
-                failure = error
-                count = 0
-            }
-        }
-        if let failure { throw failure }
-        return bytes
-    }
-
-    /// Receives one datagram (the part beyond `maxBytes` is discarded) and its sender.
-    public func recvFrom(maxBytes: Int) throws(SocketError) -> ([UInt8], SocketAddress) {
-        let capacity = max(0, maxBytes)
-        var failure: SocketError?
-        var sender: SocketAddress?
-        let deadline = deadline()
-        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            count = 0
-            do throws(SocketError) {
-                sender = try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
-                    count = try perform("recvfrom", events: Int16(POLLIN), deadline: deadline) { fd in
-                        Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, 0, sa, length)
-                    }
-                }
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw failure }
-        return (bytes, sender!)
-    }
-
-    // MARK: Addresses
-
-    /// The local address (`getsockname`); with port 0 at bind, the real port.
-    public var localAddress: SocketAddress {
-        get throws(SocketError) {
-            let fd = try liveDescriptor("getsockname")
-            return try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
-                _ = try systemCall("getsockname") { getsockname(fd, sa, length) }
-            }
-        }
-    }
-
-    /// The connected peer's address (`getpeername`).
-    public var peerAddress: SocketAddress {
-        get throws(SocketError) {
-            let fd = try liveDescriptor("getpeername")
-            return try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
-                _ = try systemCall("getpeername") { getpeername(fd, sa, length) }
-            }
-        }
-    }
-
     public var description: String {
         "Socket(fd: \(fileDescriptor), \(family), \(type))"
     }
+}
+
+/// How one call waits: fixed at its start from ``Socket/timeout``.
+enum WaitMode {
+    case blocking
+    case nonBlocking
+    case until(Deadline)
 }

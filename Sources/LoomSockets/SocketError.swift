@@ -14,27 +14,43 @@ import Glibc
 public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The errors users handle, named; everything else is ``Kind/other``.
     public enum Kind: Sendable, Equatable {
+        /// Nothing listens at the address (`ECONNREFUSED`; Python's `ConnectionRefusedError`).
         case connectionRefused
+        /// The peer reset the connection (`ECONNRESET`; Python's `ConnectionResetError`).
         case connectionReset
+        /// The connection was aborted before it was accepted (`ECONNABORTED`).
         case connectionAborted
+        /// Sending to a peer that has closed (`EPIPE`; Python's `BrokenPipeError`).
         case brokenPipe
         /// A positive timeout passed before the operation could complete.
         case timedOut
         /// A non-blocking socket (timeout `.zero`) could not complete the operation at once.
         case wouldBlock
+        /// The address is taken (`EADDRINUSE`).
         case addressInUse
+        /// The address is not local to this machine (`EADDRNOTAVAIL`).
         case addressNotAvailable
+        /// `EACCES` or `EPERM`, for example binding a port below 1024.
         case permissionDenied
+        /// `ENETUNREACH`, `ENETDOWN`.
         case networkUnreachable
+        /// `EHOSTUNREACH`, `EHOSTDOWN`.
         case hostUnreachable
+        /// The socket is not connected (`ENOTCONN`).
         case notConnected
         /// The socket was closed (by this process) before or during the call.
         case closed
+        /// The peer closed the stream before the data a call needs had arrived
+        /// (``BufferedReader/read(exactly:)``). A plain ``Socket/recv(maxBytes:)`` reports
+        /// end-of-file as an empty result instead, as in Python.
+        case endOfFile
         /// Name resolution (`getaddrinfo`) failed.
         case nameResolution
         /// The process or system ran out of descriptors (`EMFILE`, `ENFILE`).
         case tooManyOpenFiles
+        /// `EINVAL`, or input Loom rejects before calling the kernel (a bad port or path).
         case invalidArgument
+        /// Any other errno: see ``SocketError/errno``.
         case other
     }
 
@@ -71,6 +87,8 @@ public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
         SocketError(operation, kind: .timedOut, errno: ETIMEDOUT, address: address, detail: "timed out")
     }
 
+    /// One line: the operation, the address where there is one, and the reason, for example
+    /// `connect to 127.0.0.1:9999: connection refused`.
     public var description: String {
         var head = operation
         if let address {

@@ -91,28 +91,38 @@ extension SocketOption where Value == Linger {
     public static var linger: SocketOption<Linger> { .init(level: SOL_SOCKET, name: SO_LINGER) }
 }
 
+extension SocketOption where Value == Int {
+    /// `SO_ERROR`, read-only: the pending error of the socket (and clears it), for example the
+    /// outcome of a non-blocking ``Socket/connect(to:)``; 0 when there is none.
+    public static var error: SocketOption<Int> { .init(level: SOL_SOCKET, name: SO_ERROR) }
+}
+
 extension Socket {
-    /// Sets a socket option.
+    /// Python's `setsockopt`: `try socket.setOption(.reuseAddress, true)`.
     public func setOption<Value>(_ option: SocketOption<Value>, _ value: Value) throws(SocketError) {
-        let fd = try liveDescriptor("setsockopt")
         let bytes = value.optionBytes
-        _ = try bytes.withUnsafeBytes { raw in
-            Result { () throws(SocketError) in
-                try systemCall("setsockopt") { setsockopt(fd, option.level, option.name, raw.baseAddress, socklen_t(raw.count)) }
-            }
-        }.get()
+        try descriptor.withDescriptor("setsockopt") { (fd) throws(SocketError) in
+            _ = try bytes.withUnsafeBytes { raw in
+                Result { () throws(SocketError) in
+                    try systemCall("setsockopt") {
+                        setsockopt(fd, option.level, option.name, raw.baseAddress, socklen_t(raw.count))
+                    }
+                }
+            }.get()
+        }
     }
 
-    /// Reads a socket option.
+    /// Python's `getsockopt`: `let on = try socket.option(.noDelay)`.
     public func option<Value>(_ option: SocketOption<Value>) throws(SocketError) -> Value {
-        let fd = try liveDescriptor("getsockopt")
         var buffer = [UInt8](repeating: 0, count: 64)
-        var length = socklen_t(buffer.count)
-        _ = try buffer.withUnsafeMutableBytes { raw in
-            Result { () throws(SocketError) in
-                try systemCall("getsockopt") { getsockopt(fd, option.level, option.name, raw.baseAddress, &length) }
-            }
-        }.get()
+        try descriptor.withDescriptor("getsockopt") { (fd) throws(SocketError) in
+            var length = socklen_t(buffer.count)
+            _ = try buffer.withUnsafeMutableBytes { raw in
+                Result { () throws(SocketError) in
+                    try systemCall("getsockopt") { getsockopt(fd, option.level, option.name, raw.baseAddress, &length) }
+                }
+            }.get()
+        }
         return buffer.withUnsafeBytes { Value.fromOptionBytes($0) }
     }
 }

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Graceful stop on SIGINT/SIGTERM without changing any signal's process-wide disposition.
+///
+/// ``start(_:)`` blocks SIGINT and SIGTERM in the calling thread (threads created afterwards
+/// inherit the mask) and starts one thread that waits for them with `sigwait`. When one
+/// arrives, that thread runs `onStop` (which typically closes the listening socket, waking the
+/// blocked `accept`), and the command then returns normally: exit status 0, every line printed.
+/// Call it first thing in `run()`, before any other thread exists, so no thread is left with
+/// the default (fatal) handling of those signals.
+enum StopSignals {
+    private final class Handler {
+        let signals: sigset_t
+        let onStop: @Sendable (Int32) -> Void
+        init(signals: sigset_t, onStop: @escaping @Sendable (Int32) -> Void) {
+            self.signals = signals
+            self.onStop = onStop
+        }
+    }
+
+    static func start(_ onStop: @escaping @Sendable (Int32) -> Void) {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let context = Unmanaged.passRetained(Handler(signals: signals, onStop: onStop)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { context in
+            let handler = Unmanaged<Handler>.fromOpaque(context!).takeRetainedValue()
+            var signals = handler.signals
+            var received: Int32 = 0
+            while sigwait(&signals, &received) != 0 {}
+            handler.onStop(received)
+            return nil
+        }, context)
+        if status == 0 {
+            pthread_detach(thread)
+        } else {
+            // Without the waiting thread, fall back to the default behaviour: die on the signal.
+            Unmanaged<Handler>.fromOpaque(context).release()
+            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        }
+    }
+}
