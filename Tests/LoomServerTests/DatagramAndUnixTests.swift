@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomServer
+import LoomSockets
+import LoomThreading
+import Synchronization
+import Testing
+
+/// Python's documented UDP example: uppercase the datagram and send it back.
+final class UpperDatagram: DatagramRequestHandler {
+    override func handle() throws {
+        write(String(decoding: packet, as: UTF8.self).uppercased())
+    }
+}
+
+func temporaryPath(_ name: String) -> String {
+    "/tmp/loom-test-\(getpid())-\(name).sock"
+}
+
+@Suite struct DatagramAndUnixTests {
+    @Test(arguments: [Concurrency.serial, .threading])
+    func udpServerAnswersEachDatagram(concurrency: Concurrency) throws {
+        let server = try UDPServer(port: 0, handler: UpperDatagram.self, concurrency: concurrency, logger: silentLogger)
+        let running = try Running(server)
+        let client = try Socket(type: .datagram)
+        client.timeout = .seconds(5)
+        for word in ["mango", "straße", "x"] {
+            try client.sendTo(Array(word.utf8), to: server.serverAddress)
+            let (reply, from) = try client.recvFrom(maxBytes: 1024)
+            #expect(String(decoding: reply, as: UTF8.self) == word.uppercased())
+            #expect(from == server.serverAddress)
+        }
+        // A datagram larger than Python's 8192-byte max_packet_size arrives whole.
+        let big = [UInt8](repeating: 0x62, count: 20_000)
+        try client.sendTo(big, to: server.serverAddress)
+        #expect(try client.recvFrom(maxBytes: 65_536).0.count == 20_000)
+        try running.stop()
+    }
+
+    @Test func datagramHandlerSendsNothingWhenNothingWasWritten() throws {
+        final class Quiet: DatagramRequestHandler {
+            override func handle() throws {
+                if packet != Array("speak".utf8) { return }
+                write("spoken")
+            }
+        }
+        let server = try UDPServer(port: 0, handler: Quiet.self, logger: silentLogger)
+        let running = try Running(server)
+        let client = try Socket(type: .datagram)
+        client.timeout = .milliseconds(300)
+        try client.sendTo(Array("hush".utf8), to: server.serverAddress)
+        #expect(throws: SocketError.self) { _ = try client.recvFrom(maxBytes: 100) }
+        client.timeout = .seconds(5)
+        try client.sendTo(Array("speak".utf8), to: server.serverAddress)
+        #expect(try client.recvFrom(maxBytes: 100).0 == Array("spoken".utf8))
+        try running.stop()
+    }
+
+    @Test func unixStreamServerServesAndRemovesItsPath() throws {
+        let path = temporaryPath("stream")
+        unlink(path)
+        let server = try ThreadingUnixStreamServer(path: path, handler: MyTCPHandler.self, logger: silentLogger)
+        #expect(server.serverAddress.path == path)
+        #expect(throws: ServerError.self) { try UnixStreamServer(path: path, handler: MyTCPHandler.self) }
+        let running = try Running(server)
+        #expect(try ask(server, "mango ") == "MANGO")
+        try running.stop()
+        #expect(access(path, F_OK) != 0)   // removed: Python leaves it and the next bind fails
+        let again = try UnixStreamServer(path: path, handler: MyTCPHandler.self, logger: silentLogger)
+        again.serverClose()
+    }
+
+    @Test func unixDatagramServerAnswersABoundClient() throws {
+        let path = temporaryPath("dgram")
+        let clientPath = temporaryPath("dgram-client")
+        unlink(path)
+        unlink(clientPath)
+        defer { unlink(clientPath) }
+        let server = try ThreadingUnixDatagramServer(path: path, handler: UpperDatagram.self, logger: silentLogger)
+        let running = try Running(server)
+        let client = try Socket(family: .unix, type: .datagram)
+        try client.bind(to: SocketAddress(unixPath: clientPath))
+        client.timeout = .seconds(5)
+        try client.sendTo(Array("mango".utf8), to: server.serverAddress)
+        #expect(try client.recvFrom(maxBytes: 100).0 == Array("MANGO".utf8))
+        // An unbound client has no address to answer: no reply, no error, still serving.
+        let anonymous = try Socket(family: .unix, type: .datagram)
+        try anonymous.sendTo(Array("nobody".utf8), to: server.serverAddress)
+        try client.sendTo(Array("again".utf8), to: server.serverAddress)
+        #expect(try client.recvFrom(maxBytes: 100).0 == Array("AGAIN".utf8))
+        try running.stop()
+        #expect(access(path, F_OK) != 0)
+    }
+}

@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomServer
+import LoomSockets
+import LoomThreading
+import Synchronization
+import Testing
+
+/// Counts the requests it handles, per server port.
+final class CountingHandler: BaseRequestHandler {
+    static let counts = Mutex<[Int: Int]>([:])
+    static func count(_ server: BaseServer) -> Int { counts.withLock { $0[server.serverAddress.port] ?? 0 } }
+
+    override func handle() throws {
+        CountingHandler.counts.withLock { $0[server.serverAddress.port, default: 0] += 1 }
+        let data = try request.recv(maxBytes: 1024)
+        try request.sendAll(data)
+    }
+}
+
+@Suite struct ShutdownTests {
+    @Test(arguments: [Concurrency.serial, .threading, .pool(workers: 2)])
+    func shutdownFromAnotherThreadIsPromptAndFinal(concurrency: Concurrency) throws {
+        let server = try TCPServer(port: 0, handler: CountingHandler.self, concurrency: concurrency, logger: silentLogger)
+        let running = try Running(server)
+        #expect(try ask(server, "before") == "before")
+        #expect(eventually { server.isServing })
+        sleep(.milliseconds(100))   // the loop is asleep in poll
+        let start = ContinuousClock.now
+        try server.shutdown()
+        // No polling interval: the wake-up descriptor ends the wait at once.
+        #expect(ContinuousClock.now - start < .milliseconds(250), "took \(ContinuousClock.now - start)")
+        #expect(!server.isServing)
+        #expect(try running.thread.join(timeout: .seconds(2)))
+        // The socket is still open (serverClose has not run): a client is queued but never handled.
+        let late = try connect(server, timeout: .milliseconds(300))
+        try late.sendAll("after")
+        #expect { try late.recv(maxBytes: 10) } throws: { ($0 as? SocketError)?.kind == .timedOut }
+        #expect(CountingHandler.count(server) == 1)
+        try server.serveForever()   // shut down for good: returns at once
+        server.serverClose()
+        late.timeout = .seconds(5)
+        #expect(throws: SocketError.self) { _ = try readAll(late) }   // reset by the closing listener
+        #expect(CountingHandler.count(server) == 1)
+    }
+
+    @Test func shutdownFromASerialHandlerThrowsInsteadOfDeadlocking() throws {
+        final class Stopper: BaseRequestHandler {
+            override func handle() throws {
+                _ = try request.recv(maxBytes: 16)
+                do {
+                    try server.shutdown()
+                    try request.sendAll("returned")
+                } catch let error as ServerError {
+                    try request.sendAll(error == .shutdownFromServingThread ? "threw" : "other")
+                }
+            }
+        }
+        let server = try TCPServer(port: 0, handler: Stopper.self, logger: silentLogger)
+        let running = try Running(server)
+        #expect(try ask(server, "stop", timeout: .seconds(5)) == "threw")
+        #expect(try ask(server, "again", timeout: .seconds(5)) == "threw")   // still serving
+        try running.stop()
+    }
+
+    @Test func shutdownFromAThreadingHandlerWorks() throws {
+        final class Stopper: BaseRequestHandler {
+            override func handle() throws {
+                _ = try request.recv(maxBytes: 16)
+                try server.shutdown()
+                try request.sendAll("stopped")
+            }
+        }
+        let server = try ThreadingTCPServer(port: 0, handler: Stopper.self, logger: silentLogger)
+        let running = try Running(server)
+        #expect(try ask(server, "stop", timeout: .seconds(5)) == "stopped")
+        #expect(try running.thread.join(timeout: .seconds(5)))
+        server.serverClose()
+    }
+
+    @Test func serverCloseFromAHandlerDoesNotWaitForItself() throws {
+        final class Closer: BaseRequestHandler {
+            override func handle() throws {
+                _ = try request.recv(maxBytes: 16)
+                server.serverClose()
+                try request.sendAll("closed")
+            }
+        }
+        let server = try ThreadingTCPServer(port: 0, handler: Closer.self, logger: silentLogger)
+        let running = try Running(server)
+        #expect(try ask(server, "close", timeout: .seconds(5)) == "closed")
+        #expect(try running.thread.join(timeout: .seconds(5)))
+        #expect(server.socket.isClosed)
+    }
+
+    @Test func gracefulShutdownLetsRequestsFinishThenClosesTheRest() throws {
+        final class Mixed: BaseRequestHandler {
+            override func handle() throws {
+                let data = try request.recv(maxBytes: 16)
+                if data == Array("slow".utf8) { sleep(.milliseconds(300)) }
+                if data == Array("hang".utf8) { _ = try request.recv(maxBytes: 16) }   // waits for a byte that never comes
+                try request.sendAll(data)
+            }
+        }
+        let server = try ThreadingTCPServer(port: 0, handler: Mixed.self, logger: silentLogger)
+        let running = try Running(server)
+        let slow = try connect(server)
+        try slow.sendAll("slow")
+        let hang = try connect(server)
+        try hang.sendAll("hang")
+        #expect(eventually { server.activeRequests == 2 })
+        let start = ContinuousClock.now
+        let drained = try server.shutdown(gracePeriod: .milliseconds(800))
+        let elapsed = ContinuousClock.now - start
+        #expect(!drained)
+        #expect(elapsed >= .milliseconds(750) && elapsed < .seconds(3), "took \(elapsed)")
+        #expect(try readAll(slow) == Array("slow".utf8))   // finished within the grace period
+        #expect(server.activeRequests == 0)
+        #expect(server.socket.isClosed)
+        #expect(try running.thread.join(timeout: .seconds(2)))
+        // Stopped accepting: nobody listens any more.
+        #expect(throws: SocketError.self) { _ = try connect(server, timeout: .seconds(1)) }
+        hang.close()
+        slow.close()
+    }
+
+    @Test func gracefulShutdownOfAnIdleServerReturnsTrueAtOnce() throws {
+        let server = try ThreadingTCPServer(port: 0, handler: MyTCPHandler.self, logger: silentLogger)
+        let running = try Running(server)
+        #expect(try ask(server, "x") == "X")
+        let start = ContinuousClock.now
+        #expect(try server.shutdown(gracePeriod: .seconds(5)))
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(try running.thread.join(timeout: .seconds(2)))
+    }
+}
