@@ -1,15 +1,16 @@
 import LoomSockets
 
-/// Python's `socketserver.StreamRequestHandler`: a handler for a connection, with a per-connection
-/// timeout and Nagle's algorithm as options.
+/// Python's `socketserver.StreamRequestHandler`: a handler for a connection, with a buffered
+/// reader (`rfile`), a writer (`wfile`), a per-connection timeout and Nagle's algorithm as options.
 ///
 /// ```swift
 /// final class LineEcho: StreamRequestHandler {
 ///     override var timeout: Duration? { .seconds(30) }      // Python: timeout = 30
 ///     override var disableNagleAlgorithm: Bool { true }     // Python: disable_nagle_algorithm = True
 ///     override func handle() throws {
-///         let bytes = try connection.recv(maxBytes: 1024)
-///         try connection.sendAll(bytes)
+///         while case let line = try rfile.readLine(), !line.isEmpty {   // Python: for line in self.rfile
+///             try wfile.write(line)
+///         }
 ///     }
 /// }
 /// ```
@@ -26,11 +27,40 @@ open class StreamRequestHandler: BaseRequestHandler {
     /// leave at once. Ignored for Unix-domain connections.
     open var disableNagleAlgorithm: Bool { false }
 
+    /// Python's `wbufsize`: 0 (the default) sends every `wfile` write at once; a positive size
+    /// buffers writes until the buffer fills, ``SocketWriter/flush()``, or the end of the request.
+    open var writeBufferSize: Int { 0 }
+
+    private var reader: BufferedReader?
+    private var writer: SocketWriter?
+
+    /// A buffered reader on the connection (Python's `rfile`): `readLine()`, `read(exactly:)`,
+    /// `read(upTo:)`. Created on first use; mixing it with `connection.recv` loses buffered bytes.
+    public var rfile: BufferedReader {
+        if let reader { return reader }
+        let made = BufferedReader(connection)
+        reader = made
+        return made
+    }
+
+    /// The writer to the connection (Python's `wfile`), buffered as ``writeBufferSize`` says.
+    public var wfile: SocketWriter {
+        if let writer { return writer }
+        let made = SocketWriter(connection, bufferSize: writeBufferSize)
+        writer = made
+        return made
+    }
+
     /// Applies ``timeout`` and ``disableNagleAlgorithm``. Call `super.setup()` when overriding.
     open override func setup() throws {
         if let timeout { connection.timeout = timeout }
         if disableNagleAlgorithm && connection.family != .unix {
             try connection.setOption(.noDelay, true)
         }
+    }
+
+    /// Flushes `wfile`. Call `super.finish()` when overriding.
+    open override func finish() throws {
+        try writer?.flush()
     }
 }

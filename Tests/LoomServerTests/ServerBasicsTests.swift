@@ -187,3 +187,47 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(1))
     }
 }
+
+@Suite struct StreamHandlerFilesTests {
+    /// Python's line protocol: `for line in self.rfile: self.wfile.write(line.upper())`.
+    final class LineUpper: StreamRequestHandler {
+        override func handle() throws {
+            while case let line = try rfile.readLine(), !line.isEmpty {
+                try wfile.write(String(decoding: line, as: UTF8.self).uppercased())
+            }
+        }
+    }
+
+    final class Buffered: StreamRequestHandler {
+        override var writeBufferSize: Int { 4096 }
+        override func handle() throws {
+            let first = try rfile.read(exactly: 3)
+            try wfile.write(first)
+            try wfile.write(" and more")   // sent by finish()
+        }
+    }
+
+    @Test func rfileAndUnbufferedWfileAnswerLineByLine() throws {
+        let server = try ThreadingTCPServer(port: 0, handler: LineUpper.self, logger: silentLogger)
+        let running = try Running(server)
+        let client = try connect(server)
+        // Interactive: each line is answered before the next is sent (an unbuffered wfile).
+        for word in ["one\n", "two\n"] {
+            try client.sendAll(word)
+            var got: [UInt8] = []
+            while got.count < word.utf8.count { got += try client.recv(maxBytes: 100) }
+            #expect(got == Array(word.uppercased().utf8))
+        }
+        try client.shutdown(.write)
+        #expect(try readAll(client) == [])
+        client.close()
+        try running.stop()
+    }
+
+    @Test func bufferedWfileIsFlushedWhenTheRequestEnds() throws {
+        let server = try ThreadingTCPServer(port: 0, handler: Buffered.self, logger: silentLogger)
+        let running = try Running(server)
+        #expect(try ask(server, "abcdef") == "abc and more")
+        try running.stop()
+    }
+}
