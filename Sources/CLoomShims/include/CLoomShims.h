@@ -3,9 +3,9 @@
 
 // What Glibc does not expose to Swift: epoll, eventfd, accept4, gettid, and the variadic syscall()
 // (futex). Each wrapper is static inline so this target adds no symbols of its own.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// No _GNU_SOURCE here: it would change how glibc's headers define fd_set and clash with the
+// SwiftGlibc and Dispatch modules ("fds_bits ... is not present in definition of fd_set").
+// The one GNU declaration needed, accept4, is spelled out below.
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdint.h>
@@ -38,6 +38,8 @@ static inline int cloom_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, 
 }
 
 static inline int cloom_eventfd(unsigned int initval) { return eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 static inline int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
