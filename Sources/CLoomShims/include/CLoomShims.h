@@ -8,6 +8,7 @@
 // The one GNU declaration needed, accept4, is spelled out below.
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -56,6 +57,21 @@ static inline int cloom_futex_wait(uint32_t *addr, uint32_t expected, const stru
 static inline int cloom_futex_wake(uint32_t *addr, int count) {
     return (int)syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
 }
+
+/// CPUs this thread may run on (its affinity mask, so `taskset -c 0` gives 1), at least 1.
+static inline int cloom_cpu_count(void) {
+    unsigned long mask[16] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    int count = 0;
+    for (long i = 0; bytes > 0 && i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    if (count <= 0) count = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? count : 1;
+}
+
+extern int pthread_setname_np(pthread_t thread, const char *name);
+
+/// Names a thread (15 bytes at most), as `top -H` and debuggers show it.
+static inline int cloom_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
 
 static inline int cloom_errno(void) { return errno; }
 
