@@ -40,6 +40,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     var liveTasks = 0
 
     var now: Int64 = 0
+    /// Turns of the loop so far (tests check that an idle loop does not turn).
+    let turns = Atomic<Int>(0)
     var idleCheckAt: Int64?
     var stopping = false
     var stopDeadline: Int64 = 0
@@ -121,6 +123,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
                 break
             }
             now = Self.clockMilliseconds()
+            turns.store(turns.load(ordering: .relaxed) &+ 1, ordering: .relaxed)  // one writer: no RMW needed
             if inboxPending.load(ordering: .acquiring) { drainInbox() }
             runJobs()
             processLost()

@@ -58,7 +58,7 @@ public final class Transport {
     public var isReadingPaused: Bool { readingPaused }
 
     /// Python's `set_write_buffer_limits(high, low)`. `low` defaults to a quarter of `high`.
-    public func setByteQueueLimits(high: Int, low: Int? = nil) {
+    public func setWriteBufferLimits(high: Int, low: Int? = nil) {
         highWaterMark = max(0, high)
         lowWaterMark = min(highWaterMark, max(0, low ?? highWaterMark / 4))
         checkHighWater()
