@@ -2,13 +2,14 @@
 #define CLOOM_SHIMS_H
 
 // What Glibc does not expose to Swift: epoll, eventfd, accept4, gettid, and the variadic syscall()
-// (futex). Each wrapper is static inline so this target adds no symbols of its own.
-// No _GNU_SOURCE here: it would change how glibc's headers define fd_set and clash with the
-// SwiftGlibc and Dispatch modules ("fds_bits ... is not present in definition of fd_set").
-// The one GNU declaration needed, accept4, is spelled out below.
+// (futex). The wrappers are static inline, except accept4 (see below).
+//
+// This header must NOT define _GNU_SOURCE: it is imported into Swift next to Glibc, and
+// _GNU_SOURCE changes the layout names of shared types (fd_set's `fds_bits`), which makes the
+// Clang module conflict with SwiftGlibc ("'__fds_bits' is not present in definition of fd_set").
+// accept4 is only declared under _GNU_SOURCE, so it is defined out of line in shims.c.
 #include <errno.h>
 #include <linux/futex.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -40,11 +41,8 @@ static inline int cloom_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, 
 
 static inline int cloom_eventfd(unsigned int initval) { return eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK); }
 
-extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
-
-static inline int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-    return accept4(fd, addr, len, flags);
-}
+/// accept4(2); defined in shims.c, the one translation unit compiled with _GNU_SOURCE.
+int cloom_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 static inline pid_t cloom_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
@@ -68,10 +66,9 @@ static inline int cloom_cpu_count(void) {
     return count > 0 ? count : 1;
 }
 
-extern int pthread_setname_np(pthread_t thread, const char *name);
-
-/// Names a thread (15 bytes at most), as `top -H` and debuggers show it.
-static inline int cloom_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+/// Names the calling thread (15 bytes at most), as `top -H` shows it; defined in shims.c
+/// (pthread_setname_np needs _GNU_SOURCE).
+int cloom_set_thread_name(const char *name);
 
 static inline int cloom_errno(void) { return errno; }
 

@@ -13,15 +13,15 @@ struct LoopThread: @unchecked Sendable {  // pthread_t is a plain id; joined exa
     }
 
     /// Starts `body` on a new thread named `name` (shown by `top -H`, at most 15 bytes).
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    init(name: String, _ run: @escaping @Sendable () -> Void) {
         var thread = pthread_t()
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
+        let body = Body { _ = cloom_set_thread_name(String(name.utf8.prefix(15))!); run() }
+        let box = Unmanaged.passRetained(body).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
             Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
             return nil
         }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
-        _ = cloom_set_thread_name(thread, String(name.prefix(15)))
         id = thread
     }
 

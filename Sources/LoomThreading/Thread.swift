@@ -1,0 +1,245 @@
+import CLoomShims
+import Glibc
+import Synchronization
+
+/// A thread of control: Python's `threading.Thread`, on a real POSIX thread.
+///
+/// Give it a closure, or subclass it and override ``run()``; then ``start()`` it and
+/// ``join()`` it.
+///
+/// ```swift
+/// let worker = Thread(name: "worker") { print("hello from", Thread.current.name) }
+/// try worker.start()
+/// try worker.join()
+///
+/// final class Greeter: Thread {
+///     let number: Int
+///     init(_ number: Int) { self.number = number; super.init() }
+///     override func run() { print("the number is \(number)!") }
+/// }
+/// ```
+///
+/// An error thrown by the body goes to ``Thread/excepthook`` (by default printed to stderr as
+/// `Exception in thread NAME: …`); the thread then ends normally and the process keeps running.
+///
+/// `join(timeout:)` only stops *waiting*: it never stops the thread. A Swift program ends when
+/// `main` returns, killing every thread; to end it the way Python does — after every non-daemon
+/// thread has finished — call ``Thread/exitProcess(_:)`` (or ``Thread/waitForNonDaemonThreads()``)
+/// at the end of `main`. Daemon threads are not waited for and die with the process.
+///
+/// In a file that also imports Foundation, write `LoomThreading.Thread` (or `Loom.Thread`), since
+/// Foundation has a `Thread` of its own.
+open class Thread: @unchecked Sendable {
+    // @unchecked Sendable: mutable state lives in `state` (a Mutex) or in atomics; `target` and
+    // `serial` are immutable; `threadCleanups` is only touched by the thread itself.
+    struct State {
+        var name: String
+        var daemon: Bool
+        var stackSize: Int?
+        var started = false
+        var ident: UInt?
+        var nativeID: pid_t?
+    }
+
+    let state: Mutex<State>
+    private let target: (@Sendable () throws -> Void)?
+    /// Set (to 1) once `run()` has returned and the thread has left the registry.
+    let finished = FutexWord(0)
+    /// Set once the new thread has recorded its native id.
+    let published = FutexWord(0)
+    let isDummy: Bool
+    /// Cleanups registered by `ThreadLocal` for this thread, run as it ends.
+    var threadCleanups: [() -> Void] = []
+
+    /// A thread that runs `target`.
+    ///
+    /// - Parameters:
+    ///   - name: Its name; by default `Thread-N`.
+    ///   - daemon: Whether it is a daemon thread; by default that of the creating thread (the
+    ///     main thread is not a daemon, threads Loom did not start are).
+    ///   - stackSize: Its stack size in bytes; by default ``Thread/stackSize``.
+    ///   - target: The body.
+    public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil, target: @escaping @Sendable () throws -> Void) {
+        self.target = target
+        self.isDummy = false
+        state = Mutex(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+    }
+
+    /// A thread whose body is ``run()``: for subclasses.
+    public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil) {
+        self.target = nil
+        self.isDummy = false
+        state = Mutex(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+    }
+
+    /// A thread object for a thread that already runs (the main thread, or one Loom did not start).
+    init(existingNamed name: String, daemon: Bool, dummy: Bool) {
+        target = nil
+        isDummy = dummy
+        state = Mutex(State(name: name, daemon: daemon, started: true))
+    }
+
+    /// The thread's body. The default runs the closure given to the initializer; subclasses
+    /// override it. An error it throws goes to ``Thread/excepthook``.
+    open func run() throws {
+        try target?()
+    }
+
+    // MARK: Properties
+
+    /// The thread's name, for messages; need not be unique.
+    public final var name: String {
+        get { state.withLock { $0.name } }
+        set { state.withLock { $0.name = newValue } }
+    }
+
+    /// Whether this is a daemon thread: one the process does not wait for at exit.
+    public final var isDaemon: Bool { state.withLock { $0.daemon } }
+
+    /// Sets the daemon flag; only before ``start()``.
+    ///
+    /// - Throws: ``ThreadingError/daemonOfActiveThread`` once the thread has started.
+    public final func setDaemon(_ daemon: Bool) throws(ThreadingError) {
+        try state.withLock { (state) throws(ThreadingError) in
+            if state.started { throw .daemonOfActiveThread }
+            state.daemon = daemon
+        }
+    }
+
+    /// The stack size this thread is (or will be) created with; `nil` for ``Thread/stackSize``.
+    public final var stackSize: Int? { state.withLock { $0.stackSize } }
+
+    /// The `pthread_t` of the thread, as Python's `ident`: `nil` before ``start()``, kept after
+    /// it ends; may be reused by a later thread.
+    public final var ident: UInt? { state.withLock { $0.ident } }
+
+    /// The kernel's thread id (`gettid`), as Python's `native_id`: `nil` before ``start()``.
+    /// Right after `start()` it waits, very briefly, for the new thread to report it.
+    public final var nativeID: Int32? {
+        guard state.withLock({ $0.started }) else { return nil }
+        while published.cell.pointee.load(ordering: .acquiring) == 0 {
+            _ = published.wait(expected: 0, deadline: nil)
+        }
+        return state.withLock { $0.nativeID }
+    }
+
+    /// Whether the thread has started and its body has not yet returned.
+    public final var isAlive: Bool {
+        state.withLock { $0.started } && finished.cell.pointee.load(ordering: .acquiring) == 0
+    }
+
+    // MARK: Start and join
+
+    /// Starts the thread: ``run()`` begins on a new POSIX thread. When this returns the thread
+    /// counts as alive and appears in ``Thread/enumerate()``.
+    ///
+    /// - Throws: ``ThreadingError/startedTwice`` if already started (even if it has finished);
+    ///   ``ThreadingError/cannotStartThread(errno:)`` if the system refuses a new thread;
+    ///   ``ThreadingError/invalidStackSize(_:)``.
+    public final func start() throws(ThreadingError) {
+        let stackSize = try state.withLock { (state) throws(ThreadingError) -> Int in
+            if state.started { throw .startedTwice }
+            state.started = true
+            return state.stackSize ?? Thread.stackSize
+        }
+        ThreadRegistry.shared.add(self)
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        if stackSize > 0, pthread_attr_setstacksize(&attributes, stackSize) != 0 {
+            state.withLock { $0.started = false }
+            ThreadRegistry.shared.remove(self)
+            throw .invalidStackSize(stackSize)
+        }
+        var handle = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&handle, &attributes, { context in
+            Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue().bootstrap()
+            return nil
+        }, context)
+        if result != 0 {
+            Unmanaged<Thread>.fromOpaque(context).release()
+            state.withLock { $0.started = false }
+            ThreadRegistry.shared.remove(self)
+            throw .cannotStartThread(errno: result)
+        }
+        state.withLock { if $0.ident == nil { $0.ident = UInt(handle) } }
+    }
+
+    private func bootstrap() {
+        let me = pthread_self()
+        CurrentThread.set(self)
+        state.withLock {
+            $0.ident = UInt(me)
+            $0.nativeID = cloom_gettid()
+        }
+        published.cell.pointee.store(1, ordering: .releasing)
+        published.wake(Int32.max)
+        do {
+            try run()
+        } catch {
+            Thread.reportUncaught(error, in: self)
+        }
+        finish()
+    }
+
+    /// Runs thread-local cleanups, leaves the registry and releases joiners.
+    func finish() {
+        while let cleanup = threadCleanups.popLast() { cleanup() }
+        ThreadRegistry.shared.remove(self)
+        finished.cell.pointee.store(1, ordering: .releasing)
+        finished.wake(Int32.max)
+        CurrentThread.clear()
+    }
+
+    /// Waits until the thread has finished. Any number of threads may join it, any number of
+    /// times.
+    ///
+    /// - Throws: ``ThreadingError/joinBeforeStart``, ``ThreadingError/joinCurrentThread``,
+    ///   ``ThreadingError/joinDummyThread``.
+    public final func join() throws(ThreadingError) {
+        _ = try join(timeout: nil)
+    }
+
+    /// Waits until the thread has finished or `timeout` has passed, and returns whether it has
+    /// finished (Python returns `None` and makes you call `is_alive()`; this returns the answer).
+    /// A zero or negative timeout just looks.
+    ///
+    /// This never stops the thread: after a timeout it keeps running. The timeout holds for
+    /// daemon and non-daemon threads alike, and each call has its own: joining N threads one
+    /// after another, each with timeout T, can take N × T.
+    ///
+    /// - Throws: ``ThreadingError/joinBeforeStart``, ``ThreadingError/joinCurrentThread``,
+    ///   ``ThreadingError/joinDummyThread``.
+    @discardableResult
+    public final func join(timeout: Duration?) throws(ThreadingError) -> Bool {
+        if isDummy { throw .joinDummyThread }
+        guard state.withLock({ $0.started }) else { throw .joinBeforeStart }
+        if self === Thread.current { throw .joinCurrentThread }
+        let deadline = Deadline.after(timeout)
+        while finished.cell.pointee.load(ordering: .acquiring) == 0 {
+            if let deadline, deadline.hasPassed { return false }
+            _ = finished.wait(expected: 0, deadline: deadline)
+        }
+        return true
+    }
+
+    // MARK: Names
+
+    private static let counter = Atomic<Int>(0)
+
+    private static func nextName() -> String {
+        "Thread-\(counter.add(1, ordering: .relaxed).newValue)"
+    }
+}
+
+extension Thread: CustomStringConvertible {
+    public var description: String {
+        let snapshot = state.withLock { ($0.name, $0.started, $0.daemon, $0.ident) }
+        var status = !snapshot.1 ? "initial" : (isAlive ? "started" : "stopped")
+        if snapshot.2 { status += " daemon" }
+        if let ident = snapshot.3 { status += " \(ident)" }
+        return "<Thread(\(snapshot.0), \(status))>"
+    }
+}
