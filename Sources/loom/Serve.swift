@@ -1,11 +1,162 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Loom
 
 /// `loom serve`: the course's ThreadingTCPServer and its siblings.
+///
+/// With no arguments: a thread per connection, the uppercase handler, on 127.0.0.1:9999. Prints
+/// exactly one line on stdout once it listens (`listening on tcp://127.0.0.1:9999`), logs to
+/// stderr, and stops gracefully on SIGINT or SIGTERM with exit status 0.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a socket server (default: the course's uppercase server on 127.0.0.1:9999).")
 
+    /// How requests run; one place maps it to the library's concurrency.
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case serial, threading, pool
+    }
+
+    @Option(help: "Address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind; 0 picks a free one (printed in the listening line).")
+    var port = 9999
+
+    @Option(help: "Serve on this Unix-domain socket path instead of TCP/UDP.")
+    var unix: String?
+
+    @Flag(help: "Datagrams (UDP, or Unix datagram with --unix) instead of a stream.")
+    var udp = false
+
+    @Option(help: "serial, threading (a thread per connection) or pool.")
+    var mode: Mode = .threading
+
+    @Option(help: "Worker threads for --mode pool.")
+    var workers = 8
+
+    @Option(name: .customLong("max-connections"), help: "At most this many connections at once; the rest wait in the listen backlog.")
+    var maxConnections: Int?
+
+    @Option(help: "Close a connection silent for this many seconds.")
+    var timeout: Double?
+
+    @Option(help: "upper (the course's), echo or reply.")
+    var handler: String = ServeHandler.upper.rawValue
+
+    @Option(help: "The text the reply handler answers with.")
+    var reply = "不要回答,不要回答,不要回答"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        guard ServeHandler(rawValue: handler) != nil else {
+            throw ValidationError("--handler must be one of: \(ServeHandler.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
     func run() throws {
-        Console.error("loom serve: not implemented yet")
-        throw ExitCode.failure
+        // Before any other thread exists: SIGINT and SIGTERM are blocked in every thread and
+        // taken by one thread with sigwait. No process-wide handler is installed.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
+        let logger = Logger(label: "loom.serve")
+        ReplyHandler.text.withLock { $0 = Array(reply.utf8) }
+
+        let server: BaseServer
+        do throws(ServerError) {
+            server = try makeServer(logger: logger)
+        } catch {
+            Console.error("loom serve: \(error)")
+            throw ExitCode.failure
+        }
+        Console.line("listening on \(Serve.url(of: server))")
+
+        let blocked = signals
+        let stopper = Thread(name: "loom-signals", daemon: true) {
+            var signal: Int32 = 0
+            var waited = blocked
+            sigwait(&waited, &signal)
+            logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); shutting down")
+            _ = try? server.shutdown(gracePeriod: .seconds(2))
+        }
+        do throws(ThreadingError) { try stopper.start() } catch {
+            Console.error("loom serve: \(error)")
+            throw ExitCode.failure
+        }
+        do throws(ServerError) {
+            try server.serveForever()
+        } catch {
+            Console.error("loom serve: \(error)")
+            throw ExitCode.failure
+        }
+        // serveForever returns once the signal thread asked it to; let that thread finish closing.
+        _ = try? stopper.join(timeout: .seconds(5))
+    }
+
+    /// The one place a mode becomes a concurrency strategy (a later `--mode eventloop` plugs in here).
+    private func concurrency() -> Concurrency {
+        switch mode {
+        case .serial: .serial
+        case .threading: .threading
+        case .pool: .pool(workers: workers)
+        }
+    }
+
+    private func makeServer(logger: Logger) throws(ServerError) -> BaseServer {
+        let handlerType = ServeHandler(rawValue: handler)!.type
+        let configuration = ServerConfiguration(
+            allowReuseAddress: true,
+            maxConnections: maxConnections,
+            idleTimeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) },
+            threadStackSize: Serve.handlerStackSize
+        )
+        let concurrency = concurrency()
+        if let unix {
+            try Serve.removeStaleSocket(at: unix, type: udp ? .datagram : .stream)
+            return udp
+                ? try UnixDatagramServer(path: unix, handler: handlerType, concurrency: concurrency,
+                                         configuration: configuration, logger: logger)
+                : try UnixStreamServer(path: unix, handler: handlerType, concurrency: concurrency,
+                                       configuration: configuration, logger: logger)
+        }
+        return udp
+            ? try UDPServer(host: host, port: port, handler: handlerType, concurrency: concurrency,
+                            configuration: configuration, logger: logger)
+            : try TCPServer(host: host, port: port, handler: handlerType, concurrency: concurrency,
+                            configuration: configuration, logger: logger)
+    }
+
+    /// Handler threads get 256 KiB of stack: the built-in handlers use a few KiB, and 10,000
+    /// connections then reserve 2.5 GB of address space instead of 80 GB.
+    static let handlerStackSize = 256 * 1024
+
+    /// `tcp://127.0.0.1:9999`, `udp://[::1]:5353`, `unix:/tmp/loom.sock`.
+    static func url(of server: BaseServer) -> String {
+        let address = server.serverAddress
+        if address.family == .unix { return "unix:\(address.path ?? "")" }
+        return "\(server.socket.type == .datagram ? "udp" : "tcp")://\(address)"
+    }
+
+    /// A Unix socket path left behind by a server that died is removed; a path something still
+    /// listens on, or that is not a socket, is left for bind to report as in use.
+    private static func removeStaleSocket(at path: String, type: SocketType) throws(ServerError) {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return }
+        do throws(SocketError) {
+            let probe = try Socket(family: .unix, type: type)
+            defer { probe.close() }
+            try probe.connect(to: SocketAddress(unixPath: path))
+        } catch {
+            if error.kind == .connectionRefused { unlink(path) }
+        }
     }
 }

@@ -1,0 +1,29 @@
+/// What the serve loop does when `accept` fails for lack of descriptors (`EMFILE`, `ENFILE`):
+/// the pending connection stays in the backlog and the listener stays readable, so retrying at
+/// once would spin a core. The loop stops watching the listener for a while instead, doubling
+/// the pause from 10 ms up to 1 s while the shortage lasts; `shutdown()` still wakes it at once.
+struct AcceptBackoff {
+    private(set) var pausedUntil: MonotonicInstant?
+    private var delay: Duration = .milliseconds(10)
+
+    /// Stops accepting for the current delay and doubles it for next time.
+    mutating func pause() {
+        pausedUntil = MonotonicInstant(after: delay)
+        delay = min(delay * 2, .seconds(1))
+    }
+
+    /// An accept succeeded: the next shortage starts with a short pause again.
+    mutating func reset() {
+        delay = .milliseconds(10)
+    }
+
+    /// True while paused; clears the pause once it has passed.
+    mutating func isPaused() -> Bool {
+        guard let until = pausedUntil else { return false }
+        if until.hasPassed {
+            pausedUntil = nil
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,59 @@
+import LoomSockets
+
+/// Python's `socketserver.BaseRequestHandler`: one object per request. Subclass it and override
+/// ``handle()``; ``setup()`` runs before it and ``finish()`` after it, even when it throws.
+///
+/// ```swift
+/// final class MyTCPHandler: BaseRequestHandler {
+///     override func handle() throws {
+///         let data = try request.recv(maxBytes: 1024)
+///         try request.sendAll(data.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 })
+///     }
+/// }
+/// ```
+///
+/// An error thrown from `setup`, `handle` or `finish` goes to the server's
+/// ``BaseServer/handleError(_:clientAddress:)``; the server then closes the connection and goes on.
+/// A handler object is used on one thread only, so its stored properties need no locking.
+open class BaseRequestHandler {
+    /// The connection (stream servers), or the server's own socket for a datagram server, which
+    /// replies with `request.sendTo(_:to: clientAddress)` (Python's `request[1]`).
+    public let request: Socket
+    /// The peer's address (Python's `client_address`); for an unnamed Unix-domain client, an
+    /// address with no path.
+    public let clientAddress: SocketAddress
+    /// The server that accepted the request.
+    public let server: BaseServer
+    /// For a datagram server, the datagram received (Python's `request[0]`); empty for a stream.
+    public internal(set) var packet: [UInt8] = []
+
+    /// Called by the server for every request. Subclasses that add stored properties with
+    /// default values inherit it; those that define their own initialiser must call this one.
+    public required init(request: Socket, clientAddress: SocketAddress, server: BaseServer) {
+        self.request = request
+        self.clientAddress = clientAddress
+        self.server = server
+    }
+
+    /// Runs before ``handle()``. When it throws, neither `handle()` nor `finish()` runs.
+    open func setup() throws {}
+
+    /// Serves the request. The default does nothing.
+    open func handle() throws {}
+
+    /// Runs after ``handle()``, also when it threw.
+    open func finish() throws {}
+
+    /// Python's constructor body: `setup(); try: handle() finally: finish()`. An error from
+    /// `handle()` wins over one from `finish()`.
+    func run() throws {
+        try setup()
+        do {
+            try handle()
+        } catch {
+            try? finish()
+            throw error
+        }
+        try finish()
+    }
+}

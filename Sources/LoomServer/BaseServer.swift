@@ -1,0 +1,477 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import LoomSockets
+import Synchronization
+
+/// Python's `socketserver.BaseServer` together with the socket half of `TCPServer`: a socket,
+/// a request-handler class, a concurrency strategy and the request loop.
+///
+/// Use its subclasses: ``TCPServer``, ``ThreadingTCPServer``, ``UDPServer``, ``UnixStreamServer``,
+/// ``UnixDatagramServer`` and their `Threading` siblings. Subclass one of them to override the
+/// hooks ``verifyRequest(_:clientAddress:)``, ``handleError(_:clientAddress:)``,
+/// ``handleTimeout()`` and ``serviceActions()``.
+///
+/// Differences from Python, all on purpose:
+/// - ``shutdown()`` wakes the loop at once (no `poll_interval` delay) and throws
+///   ``ServerError/shutdownFromServingThread`` where Python deadlocks. It is final: once shut
+///   down, ``serveForever(pollInterval:)`` returns at once (Python's flag-reset quirk is gone).
+/// - ``serverClose()`` stops a running loop first, removes a Unix socket's path, and never waits
+///   for the handler that calls it.
+/// - The listen backlog is `SOMAXCONN`, not 5; ``ServerConfiguration/maxConnections``,
+///   ``ServerConfiguration/idleTimeout`` and ``shutdown(gracePeriod:)`` bound what a flood, a silent
+///   peer or a stuck client can hold.
+///
+/// Subclasses must stay thread-safe: hooks run on the serving thread (`verifyRequest`,
+/// `serviceActions`, `handleTimeout`) and on handler threads (`handleError`) concurrently.
+// @unchecked Sendable: mutable state is an Atomic or lives under `monitor`; the rest is immutable.
+open class BaseServer: @unchecked Sendable {
+    /// The server's socket (Python's `server.socket`): listening for a stream server, bound for a
+    /// datagram server.
+    public let socket: Socket
+    /// The address the socket is bound to (Python's `server_address` after `server_bind()`):
+    /// with port 0, the port the system chose.
+    public let serverAddress: SocketAddress
+    /// The request-handler class (Python's `RequestHandlerClass`); one instance per request.
+    public let handlerType: BaseRequestHandler.Type
+    /// How requests run: serial, a thread each, or a pool.
+    public let concurrency: Concurrency
+    /// Backlog, limits and timeouts.
+    public let configuration: ServerConfiguration
+    /// Where the server logs errors, idle closes and shutdowns.
+    public let logger: Logger
+
+    let wake: WakeUpSignal
+    let active: ActiveRequests
+    let dispatcher: any RequestDispatcher
+    private let stopRequested = Atomic<Bool>(false)
+    private let monitor = Monitor()
+    private var state = LoopState()
+    private let unixPath: String?
+
+    private struct LoopState {
+        var serving = false
+        var servingThread = pthread_t()
+        var shutDown = false
+        var closed = false
+        var socketClosed = false
+        var closeWhenLoopEnds = false
+        var timeout: Duration?
+    }
+
+    /// The logger servers use when none is given: label `loom.server`, with whatever backend the
+    /// program bootstrapped (swift-log's default prints to stdout).
+    public static var defaultLogger: Logger { Logger(label: "loom.server") }
+
+    /// Serves on a socket prepared elsewhere (for example inherited from a service manager).
+    /// A stream socket must be bound and listening, a datagram socket bound. The server owns it
+    /// from now on and closes it in ``serverClose()``.
+    public init(
+        socket: Socket, handler: BaseRequestHandler.Type, concurrency: Concurrency = .serial,
+        configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try configuration.validate(concurrency)
+        do throws(SocketError) {
+            self.serverAddress = try socket.localAddress
+        } catch {
+            throw .socket(error)
+        }
+        let wake = try WakeUpSignal()
+        if socket.type == .stream {
+            // The loop polls before accepting; a non-blocking listener makes a connection that
+            // vanished in between a "would block" instead of a hang.
+            socket.timeout = .zero
+        }
+        self.socket = socket
+        self.handlerType = handler
+        self.concurrency = concurrency
+        self.configuration = configuration
+        self.logger = logger
+        self.wake = wake
+        self.unixPath = serverAddress.family == .unix ? serverAddress.path : nil
+        let limit = [configuration.maxConnections, concurrency.capacity].compactMap { $0 }.min()
+        self.active = ActiveRequests(limit: limit, wake: wake)
+        self.dispatcher = makeDispatcher(for: concurrency, configuration: configuration)
+    }
+
+    /// Creates the socket, sets the reuse options, binds and (for a stream) listens. On any
+    /// failure the socket is closed before the error is thrown (Python issue #22435).
+    static func boundSocket(
+        _ address: SocketAddress, type: SocketType, configuration: ServerConfiguration
+    ) throws(ServerError) -> Socket {
+        do throws(SocketError) {
+            let socket = try Socket(family: address.family, type: type)
+            if address.family != .unix {
+                if configuration.allowReuseAddress { try socket.setOption(.reuseAddress, true) }
+                if configuration.allowReusePort { try socket.setOption(.reusePort, true) }
+                if address.family == .ipv6 { try socket.setOption(.ipv6Only, true) }
+            }
+            try socket.bind(to: address)
+            if type == .stream { try socket.listen(backlog: configuration.requestQueueSize) }
+            return socket
+        } catch {
+            throw .socket(error)
+        }
+    }
+
+    deinit {
+        if !socket.isClosed {
+            socket.close()
+            removeUnixPath()
+        }
+    }
+
+    // MARK: State
+
+    /// Python's `timeout`: how long ``handleRequest()`` waits for a request before it calls
+    /// ``handleTimeout()``. Nil waits forever. ``serveForever(pollInterval:)`` ignores it.
+    public var timeout: Duration? {
+        get { monitor.withLock { state.timeout } }
+        set { monitor.withLock { state.timeout = newValue } }
+    }
+
+    /// True while ``serveForever(pollInterval:)`` or ``handleRequest()`` runs.
+    public var isServing: Bool { monitor.withLock { state.serving } }
+
+    /// Requests accepted and not yet closed (running, or queued for a pool worker).
+    public var activeRequests: Int { active.count }
+
+    private var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
+
+    private func isServingThread() -> Bool {
+        let me = pthread_self()
+        return monitor.withLock { state.serving && pthread_equal(state.servingThread, me) != 0 }
+    }
+
+    private enum Entry { case serve, alreadyShutDown, busy, closed }
+
+    private func enterLoop() throws(ServerError) -> Bool {
+        let entry = monitor.withLock { () -> Entry in
+            if state.closed { return .closed }
+            if state.serving { return .busy }
+            if state.shutDown { return .alreadyShutDown }
+            state.serving = true
+            state.servingThread = pthread_self()
+            return .serve
+        }
+        switch entry {
+        case .serve: return true
+        case .alreadyShutDown: return false
+        case .busy: throw .alreadyServing
+        case .closed: throw .closed
+        }
+    }
+
+    private func leaveLoop() {
+        let closeNow = monitor.withLock { () -> Bool in
+            state.serving = false
+            monitor.broadcast()
+            return state.closeWhenLoopEnds
+        }
+        if closeNow { closeSocket() }
+    }
+
+    // MARK: The loop
+
+    /// Python's `serve_forever()`: handles requests until ``shutdown()``.
+    ///
+    /// Sleeps in `poll` on the socket and a wake-up descriptor, so it uses no CPU when idle and
+    /// stops as soon as ``shutdown()`` is called. A request that arrives after shutdown was
+    /// requested is not handled (bpo-35017). While ``ServerConfiguration/maxConnections`` requests
+    /// are inside, it does not accept, so new clients wait in the listen backlog.
+    ///
+    /// - Parameter pollInterval: how often to call ``serviceActions()`` when nothing happens;
+    ///   nil calls it only after events. (Shutdown never depends on it.)
+    /// - Throws: ``ServerError/alreadyServing`` if another thread is serving,
+    ///   ``ServerError/closed`` after ``serverClose()``.
+    public func serveForever(pollInterval: Duration? = nil) throws(ServerError) {
+        guard try enterLoop() else { return }
+        defer { leaveLoop() }
+        var backoff = AcceptBackoff()
+        let batch = socket.type == .stream && concurrency != .serial ? 64 : 1
+        while !isStopRequested {
+            let accepting = !backoff.isPaused() && active.hasCapacity()
+            var timeoutMilliseconds: Int32 = pollInterval.map { Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) } ?? -1
+            if let paused = backoff.pausedUntil {
+                let left = paused.remainingMilliseconds
+                timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
+            }
+            let ready = waitForEvents(watchingSocket: accepting, timeoutMilliseconds: timeoutMilliseconds)
+            if isStopRequested { break }
+            if ready { _ = handleReadyRequests(upTo: batch, backoff: &backoff) }
+            serviceActions()
+        }
+    }
+
+    /// Python's `handle_request()`: waits up to ``timeout`` for one request and handles it, or
+    /// calls ``handleTimeout()`` when none came. Returns at once after ``shutdown()``.
+    public func handleRequest() throws(ServerError) {
+        guard try enterLoop() else { return }
+        defer { leaveLoop() }
+        let deadline = timeout.map { MonotonicInstant(after: $0) }
+        var backoff = AcceptBackoff()
+        while !isStopRequested {
+            let accepting = !backoff.isPaused() && active.hasCapacity()
+            var timeoutMilliseconds = deadline?.remainingMilliseconds ?? -1
+            if let paused = backoff.pausedUntil {
+                let left = paused.remainingMilliseconds
+                timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
+            }
+            let ready = waitForEvents(watchingSocket: accepting, timeoutMilliseconds: timeoutMilliseconds)
+            if isStopRequested { return }
+            if ready && handleReadyRequests(upTo: 1, backoff: &backoff) { return }
+            if let deadline, deadline.hasPassed {
+                handleTimeout()
+                return
+            }
+        }
+    }
+
+    /// Polls the wake-up descriptor and, when `watchingSocket`, the server socket. Returns true
+    /// when the socket is ready.
+    private func waitForEvents(watchingSocket: Bool, timeoutMilliseconds: Int32) -> Bool {
+        withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) { fds in
+            fds[0] = pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)
+            fds[1] = pollfd(fd: watchingSocket ? socket.fileDescriptor : -1, events: Int16(POLLIN), revents: 0)
+            let count = poll(fds.baseAddress, 2, timeoutMilliseconds)
+            guard count > 0 else { return false }  // timeout, or EINTR: the caller loops
+            if fds[0].revents != 0 { wake.drain() }
+            return fds[1].revents != 0
+        }
+    }
+
+    /// Python's `_handle_request_noblock`, for up to `limit` requests that are ready.
+    /// Returns false when nothing could be taken (the client vanished, or out of descriptors).
+    private func handleReadyRequests(upTo limit: Int, backoff: inout AcceptBackoff) -> Bool {
+        var took = false
+        for _ in 0..<limit {
+            if isStopRequested || (took && !active.hasCapacity()) { break }
+            guard let got = getRequest(backoff: &backoff) else { break }
+            let (request, packet, clientAddress) = got
+            took = true
+            // bpo-35017: shutdown() may have been called while this one was being accepted.
+            if isStopRequested {
+                shutdownRequest(request)
+                break
+            }
+            guard verifyRequest(request, clientAddress: clientAddress) else {
+                shutdownRequest(request)
+                continue
+            }
+            processRequest(request, packet: packet, clientAddress: clientAddress)
+        }
+        return took
+    }
+
+    /// Python's `get_request()`: accepts a connection, or receives a datagram. Errors are logged
+    /// and swallowed as in Python; running out of descriptors pauses accepting.
+    private func getRequest(backoff: inout AcceptBackoff) -> (Socket, [UInt8]?, SocketAddress)? {
+        do throws(SocketError) {
+            if socket.type == .stream {
+                let (connection, address) = try socket.accept()
+                backoff.reset()
+                return (connection, nil, address)
+            }
+            let (packet, address) = try socket.recvFrom(maxBytes: configuration.maxPacketSize)
+            return (socket, packet, address)
+        } catch {
+            switch error.kind {
+            case .wouldBlock, .closed:
+                break
+            case .tooManyOpenFiles:
+                if backoff.pausedUntil == nil {
+                    logger.warning("out of file descriptors; pausing accept", metadata: ["error": "\(error)"])
+                }
+                backoff.pause()
+            default:
+                logger.debug("accept failed", metadata: ["error": "\(error)"])
+            }
+            return nil
+        }
+    }
+
+    /// Python's `process_request` (with the mix-ins): counts the request in, then runs it as the
+    /// concurrency strategy says.
+    private func processRequest(_ request: Socket, packet: [UInt8]?, clientAddress: SocketAddress) {
+        let token = active.begin(connection: socket.type == .stream ? request : nil)
+        do throws(ServerError) {
+            try dispatcher.dispatch { [self] in
+                active.attach(token)
+                finishRequest(request, packet: packet, clientAddress: clientAddress)
+                shutdownRequest(request)
+                active.end(token)
+            }
+        } catch {
+            handleError(error, clientAddress: clientAddress)
+            shutdownRequest(request)
+            active.end(token)
+        }
+    }
+
+    /// Python's `finish_request`: builds the handler and runs `setup`, `handle`, `finish`.
+    private func finishRequest(_ request: Socket, packet: [UInt8]?, clientAddress: SocketAddress) {
+        if request !== socket, let idleTimeout = configuration.idleTimeout {
+            request.timeout = idleTimeout
+        }
+        let handler = handlerType.init(request: request, clientAddress: clientAddress, server: self)
+        if let packet { handler.packet = packet }
+        do {
+            try handler.run()
+        } catch {
+            handleError(error, clientAddress: clientAddress)
+        }
+    }
+
+    /// Python's `shutdown_request`: half-closes and closes a connection; nothing for a datagram.
+    private func shutdownRequest(_ request: Socket) {
+        guard request !== socket else { return }
+        try? request.shutdown(.write)
+        request.close()
+    }
+
+    // MARK: Hooks
+
+    /// Return false to refuse a request: the connection is closed, no handler runs, nothing is
+    /// logged. Runs on the serving thread. The default accepts everything.
+    open func verifyRequest(_ request: Socket, clientAddress: SocketAddress) -> Bool {
+        true
+    }
+
+    /// Called with any error a handler throws (and when no thread can be started for a request);
+    /// the server then closes the connection and keeps serving. Runs on the handler's thread.
+    ///
+    /// The default logs it through ``logger`` with the client's address: a peer that went away
+    /// or stayed silent past a timeout at `info`, anything else at `error` (Python prints a
+    /// traceback to stderr).
+    open func handleError(_ error: any Error, clientAddress: SocketAddress) {
+        var metadata: Logger.Metadata = ["client": "\(clientAddress)", "error": "\(error)"]
+        if let socketError = error as? SocketError {
+            switch socketError.kind {
+            case .timedOut:
+                logger.info("closing a connection silent for too long", metadata: metadata)
+                return
+            case .connectionReset, .brokenPipe, .notConnected, .connectionAborted:
+                logger.info("client went away", metadata: metadata)
+                return
+            default:
+                break
+            }
+        }
+        metadata["handler"] = "\(handlerType)"
+        logger.error("Exception occurred during processing of request from \(clientAddress)", metadata: metadata)
+    }
+
+    /// Called by ``handleRequest()`` when ``timeout`` passes without a request. Default: nothing.
+    open func handleTimeout() {}
+
+    /// Called on the serving thread after every round of ``serveForever(pollInterval:)``
+    /// (at least every `pollInterval` when one is given). Default: nothing.
+    open func serviceActions() {}
+
+    // MARK: Stopping
+
+    /// Python's `shutdown()`: stops ``serveForever(pollInterval:)`` and returns once it has
+    /// returned. Wakes the loop at once. Requests already running are not interrupted (see
+    /// ``shutdown(gracePeriod:)``); ``serverClose()`` releases the socket and waits for them.
+    ///
+    /// Once shut down, the server stays so: a later `serveForever()` returns at once. Calling it
+    /// when the server is not serving only marks it so, and returns at once.
+    ///
+    /// - Throws: ``ServerError/shutdownFromServingThread`` when called on the thread running the
+    ///   loop (a handler of a serial server), where Python deadlocks. Nothing changes then: call
+    ///   it from another thread.
+    public func shutdown() throws(ServerError) {
+        if isServingThread() { throw .shutdownFromServingThread }
+        requestStop()
+        monitor.withLock {
+            while state.serving { monitor.wait() }
+        }
+    }
+
+    private func requestStop() {
+        monitor.withLock {
+            state.shutDown = true
+            stopRequested.store(true, ordering: .releasing)
+        }
+        wake.signal()
+    }
+
+    /// Stops the server gracefully: stops accepting at once (the loop stops and the socket is
+    /// closed), lets the requests in flight finish for up to `gracePeriod`, then shuts down the
+    /// connections still open so their handlers end, and releases everything as ``serverClose()``
+    /// does (waiting at most one more second for handlers that ignore their closed connection).
+    ///
+    /// - Returns: true when every request finished within the grace period.
+    /// - Throws: ``ServerError/shutdownFromServingThread`` from the serving thread.
+    @discardableResult
+    public func shutdown(gracePeriod: Duration) throws(ServerError) -> Bool {
+        if isServingThread() { throw .shutdownFromServingThread }
+        let deadline = MonotonicInstant(after: gracePeriod)
+        requestStop()
+        // A serial server may be inside a handler: wait for its loop only until the deadline.
+        let loopStopped = monitor.withLock { () -> Bool in
+            while state.serving {
+                if !monitor.wait(until: deadline) { break }
+            }
+            return !state.serving
+        }
+        if loopStopped { closeSocket() }
+        let drained = loopStopped && active.waitUntilIdle(until: deadline)
+        if !drained {
+            let aborted = active.abortAll()
+            logger.info("grace period over; closing connections still open", metadata: ["connections": "\(aborted)"])
+        }
+        monitor.withLock {
+            while state.serving { monitor.wait() }
+        }
+        close(waitingUntil: drained ? nil : MonotonicInstant(after: .seconds(1)))
+        return drained
+    }
+
+    /// Python's `server_close()`: stops a running loop, closes the socket (and removes a Unix
+    /// socket's path), and waits for running handlers unless they are daemon threads or
+    /// `blockOnClose` is false. A handler that calls it does not wait for itself.
+    ///
+    /// Called from the serving thread (a serial server's handler), it cannot wait: the socket is
+    /// closed when the loop returns after the current request.
+    public func serverClose() {
+        close(waitingUntil: nil)
+    }
+
+    private func close(waitingUntil deadline: MonotonicInstant?) {
+        if isServingThread() {
+            monitor.withLock {
+                state.closed = true
+                state.closeWhenLoopEnds = true
+            }
+            requestStop()
+            return
+        }
+        requestStop()
+        monitor.withLock {
+            state.closed = true
+            while state.serving { monitor.wait() }
+        }
+        closeSocket()
+        var finished = true
+        if concurrency.waitsOnClose {
+            finished = active.waitUntilIdle(until: deadline)
+        }
+        dispatcher.stop(wait: concurrency.waitsOnClose && finished)
+    }
+
+    private func closeSocket() {
+        let first = monitor.withLock { () -> Bool in
+            defer { state.socketClosed = true }
+            return !state.socketClosed
+        }
+        guard first else { return }
+        socket.close()
+        removeUnixPath()
+    }
+
+    private func removeUnixPath() {
+        if let unixPath { _ = unlink(unixPath) }
+    }
+}

@@ -1,2 +1,0 @@
-/// Python's `socketserver` for Swift.
-public enum LoomServerModule {}

@@ -1,0 +1,87 @@
+import Logging
+import LoomSockets
+
+/// Python's `socketserver.ThreadingTCPServer`: a ``TCPServer`` that runs each connection on its
+/// own thread. The course's server:
+///
+/// ```swift
+/// let server = try ThreadingTCPServer(host: "localhost", port: 9999, handler: MyTCPHandler.self)
+/// try server.serveForever()
+/// ```
+///
+/// `concurrency: .threading(daemonThreads: true)` is Python's `daemon_threads = True`;
+/// `.threading(blockOnClose: false)` is `block_on_close = False`.
+// @unchecked Sendable: adds no state to TCPServer's.
+open class ThreadingTCPServer: TCPServer, @unchecked Sendable {
+    /// Binds `host` on `port` and listens; a thread per connection.
+    public override init(
+        host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(host: host, port: port, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+
+    /// Binds `address` and listens; a thread per connection.
+    public override init(
+        address: SocketAddress, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(address: address, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+}
+
+/// Python's `socketserver.ThreadingUDPServer`: a ``UDPServer`` with a thread per datagram.
+// @unchecked Sendable: adds no state to UDPServer's.
+open class ThreadingUDPServer: UDPServer, @unchecked Sendable {
+    /// Binds `host` on `port`; a thread per datagram.
+    public override init(
+        host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(host: host, port: port, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+
+    /// Binds `address`; a thread per datagram.
+    public override init(
+        address: SocketAddress, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(address: address, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+}
+
+/// Python's `socketserver.ThreadingUnixStreamServer`: a ``UnixStreamServer`` with a thread per connection.
+// @unchecked Sendable: adds no state to UnixStreamServer's.
+open class ThreadingUnixStreamServer: UnixStreamServer, @unchecked Sendable {
+    /// Binds `path` and listens; a thread per connection.
+    public override init(
+        path: String, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(path: path, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+}
+
+/// Python's `socketserver.ThreadingUnixDatagramServer`: a ``UnixDatagramServer`` with a thread per datagram.
+// @unchecked Sendable: adds no state to UnixDatagramServer's.
+open class ThreadingUnixDatagramServer: UnixDatagramServer, @unchecked Sendable {
+    /// Binds `path`; a thread per datagram.
+    public override init(
+        path: String, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger
+    ) throws(ServerError) {
+        try super.init(path: path, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+    }
+}

@@ -1,0 +1,92 @@
+import Loom
+import Synchronization
+
+/// The built-in handlers of `loom serve --handler upper|echo|reply`. Each works on stream
+/// connections (TCP, Unix) and on datagrams (UDP, Unix datagram).
+enum ServeHandler: String, CaseIterable, Sendable {
+    case upper, echo, reply
+
+    var type: BaseRequestHandler.Type {
+        switch self {
+        case .upper: UpperHandler.self
+        case .echo: EchoHandler.self
+        case .reply: ReplyHandler.self
+        }
+    }
+}
+
+/// Handlers that read one message (one read of up to 1,024 bytes, or one datagram), answer it
+/// and close: the course's pattern.
+class OneMessageHandler: StreamRequestHandler {
+    /// The reply to `message`.
+    func answer(_ message: [UInt8]) -> [UInt8] { message }
+
+    override func handle() throws {
+        if server.socket.type == .datagram {
+            try request.sendTo(answer(packet), to: clientAddress)
+            return
+        }
+        let message = try request.recv(maxBytes: 1024)
+        try request.sendAll(answer(message))
+    }
+}
+
+/// The course's `MyTcpHandler`: strips surrounding whitespace, replies in upper case.
+final class UpperHandler: OneMessageHandler {
+    override func answer(_ message: [UInt8]) -> [UInt8] {
+        let stripped = Uppercase.strip(message)
+        server.logger.info("\(clientAddress.host) wrote: \(String(decoding: stripped, as: UTF8.self))")
+        return Uppercase.transform(stripped)
+    }
+}
+
+/// Logs the message and replies with the text of `--reply`.
+final class ReplyHandler: OneMessageHandler {
+    /// The reply, set once by `loom serve` before serving.
+    static let text = Mutex<[UInt8]>(Array("不要回答,不要回答,不要回答".utf8))
+
+    override func answer(_ message: [UInt8]) -> [UInt8] {
+        server.logger.info("\(clientAddress.host) wrote: \(String(decoding: message, as: UTF8.self))")
+        return ReplyHandler.text.withLock { $0 }
+    }
+}
+
+/// Sends back every byte until the peer closes (the benchmark handler). One buffer per
+/// connection, reused for every read; no allocation per message; Nagle off.
+final class EchoHandler: StreamRequestHandler {
+    override var disableNagleAlgorithm: Bool { true }
+
+    override func handle() throws {
+        if server.socket.type == .datagram {
+            try request.sendTo(packet, to: clientAddress)
+            return
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try request.recv(into: buffer)
+            if count == 0 { return }
+            try request.sendAll(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+}
+
+/// The upper handler's byte rules.
+enum Uppercase {
+    /// Removes ASCII whitespace at both ends, as Python's `bytes.strip()`.
+    static func strip(_ bytes: [UInt8]) -> [UInt8] {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+              let last = bytes.lastIndex(where: { !isSpace($0) }) else { return [] }
+        return Array(bytes[first...last])
+    }
+
+    /// Valid UTF-8 is uppercased as Unicode (`straße` → `STRASSE`); anything else passes through
+    /// byte for byte, with only the ASCII letters uppercased, so nothing is lost.
+    static func transform(_ bytes: [UInt8]) -> [UInt8] {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            return Array(text.uppercased().utf8)
+        }
+        return bytes.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }
+    }
+}
