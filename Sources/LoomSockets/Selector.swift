@@ -271,17 +271,19 @@ public final class Selector<Value> {
             }
             let fd = Int32(truncatingIfNeeded: token & 0xFFFF_FFFF)
             let generation = UInt32(truncatingIfNeeded: token >> 32)
-            guard Int(fd) < slots.count, let slot = slots[Int(fd)], slot.generation == generation else { continue }
+            // Fields are read one by one: binding the whole slot would retain its socket too.
+            guard Int(fd) < slots.count, slots[Int(fd)]?.generation == generation,
+                  let registered = slots[Int(fd)]?.events else { continue }
             // Python's mapping: anything but "only readable" counts as writable, anything but
             // "only writable" as readable (hang-ups and errors wake both).
             let raw = readyEvents[i]
             var events: SelectorEvents = []
             if raw & ~EPOLLIN.rawValue != 0 { events.insert(.write) }
             if raw & ~EPOLLOUT.rawValue != 0 { events.insert(.read) }
-            events.formIntersection(slot.events)
+            events.formIntersection(registered)
             if events.isEmpty { continue }
             delivered += 1
-            body(fd, events, slot.data)
+            body(fd, events, slots[Int(fd)].unsafelyUnwrapped.data)
         }
         return delivered
     }

@@ -12,9 +12,9 @@ public struct SelectorEvents: OptionSet, Sendable, Hashable, CustomStringConvert
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Python's `EVENT_READ`: readable, or the peer hung up, or an error is pending.
-    public static let read = SelectorEvents(rawValue: 1)
+    @inlinable public static var read: SelectorEvents { SelectorEvents(rawValue: 1) }
     /// Python's `EVENT_WRITE`: writable, or an error is pending.
-    public static let write = SelectorEvents(rawValue: 2)
+    @inlinable public static var write: SelectorEvents { SelectorEvents(rawValue: 2) }
 
     /// True when the set is non-empty and holds only `read` and `write`.
     @inlinable
