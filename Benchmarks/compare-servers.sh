@@ -14,6 +14,7 @@
 #      loom_async  `loom serve --mode async` (async/await handler on the event loop)
 #      loom_handoff  the Protocol handler with one acceptor handing connections over (only with
 #                  ACCEPT_COMPARE=1; the default strategy is SO_REUSEPORT, one listener per loop)
+#      loom_1loop  the Protocol handler with --loops 1 (only with ONE_LOOP=1)
 #    Loom runs one loop per CPU it may use: 1 pinned, 2 unpinned.
 # 3. checks that 10,000 connections held by `loom serve` are all answered afterwards;
 # 4. runs `loom bench` and the C load generator against the same C epoll server;
@@ -21,7 +22,7 @@
 #
 # Knobs (environment): REPS (default 3; the issue's figures use 6), DUR, WARM, CONNS, PIN_MODES,
 # OUT, NIO_DIR (must be writable, default /tmp/nio-echo), SHARED (default ../shared/bench next to
-# the repository), SKIP_MATRIX=1, ACCEPT_COMPARE=1.
+# the repository), SKIP_MATRIX=1, ACCEPT_COMPARE=1, ONE_LOOP=1.
 # Loopback only; every server is started by run.sh or by this script and stopped by its PID.
 set -u
 set -o pipefail
@@ -55,6 +56,10 @@ LOOM="$ROOT/.build/release/loom"
 
 SERVERS="epoll nio1 loom loom_async"
 CUSTOM="loom=$LOOM serve --mode eventloop --handler echo --port {PORT};loom_async=$LOOM serve --mode async --handler echo --port {PORT}"
+if [ "${ONE_LOOP:-0}" = 1 ]; then  # one loop even when unpinned (the C server has one thread)
+  SERVERS="$SERVERS loom_1loop"
+  CUSTOM="$CUSTOM;loom_1loop=$LOOM serve --mode eventloop --handler echo --loops 1 --port {PORT}"
+fi
 if [ "${ACCEPT_COMPARE:-0}" = 1 ]; then
   SERVERS="$SERVERS loom_handoff"
   CUSTOM="$CUSTOM;loom_handoff=env LOOM_EVENTLOOP_ACCEPT=handoff $LOOM serve --mode eventloop --handler echo --port {PORT}"
@@ -109,13 +114,13 @@ for mode in eventloop async; do
   start "$port" "$LOOM" serve --mode "$mode" --handler echo --port "$port" || continue
   res=$(timeout -k 5 120 taskset -c 1 "$BIN/loadgen" -p "$port" -c "$IDLE" --connect-only -d 2 --connect-timeout 60 \
         --server-pid "$SRV" -q | tail -1)
-  echo "IDLE mode=$mode $res" >> "$EXTRA"
+  echo "IDLE server_mode=$mode $res" >> "$EXTRA"
   # Every one of them answered: 10,000 connections, each primed with a verified echo, then traffic.
   res=$(timeout -k 5 120 taskset -c 1 "$BIN/loadgen" -p "$port" -c "$IDLE" -d 2 -w 0.5 --connect-timeout 60 \
         --server-pid "$SRV" -q | tail -1)
-  echo "ANSWERED mode=$mode $res" >> "$EXTRA"
+  echo "ANSWERED server_mode=$mode $res" >> "$EXTRA"
   stop
-  log "idle $mode: $(grep "IDLE mode=$mode" "$EXTRA" | grep -o 'srv_rss_max_kb=[0-9]*\|verified=[0-9]*\|errors=[0-9]*$' | tr '\n' ' ')"
+  log "idle $mode: $(grep "IDLE server_mode=$mode" "$EXTRA" | grep -o 'srv_rss_max_kb=[0-9]*\|verified=[0-9]*\|errors=[0-9]*$' | tr '\n' ' ')"
 done
 
 # ---------------------------------------------------------------- 4. loom bench vs loadgen

@@ -12,8 +12,9 @@ import sys
 from collections import defaultdict
 
 NAMES = {"epoll": "C epoll, 1 thread", "nio1": "SwiftNIO, 1 loop", "loom": "Loom eventloop (Protocol)",
-         "loom_async": "Loom eventloop (async/await)", "loom_handoff": "Loom eventloop (hand-off accept)"}
-ORDER = ["epoll", "nio1", "loom", "loom_async", "loom_handoff"]
+         "loom_async": "Loom eventloop (async/await)", "loom_handoff": "Loom eventloop (hand-off accept)",
+         "loom_1loop": "Loom eventloop (Protocol, --loops 1)"}
+ORDER = ["epoll", "nio1", "loom", "loom_async", "loom_handoff", "loom_1loop"]
 
 
 def records(path, prefix):
@@ -99,8 +100,8 @@ def main():
         print("| mode | held | verified | server RSS max | threads | then answered (primed) | errors |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for h in held:
-            a = next((r for r in answered if r.get("mode") == h.get("mode")), {})
-            print(f"| {h.get('mode')} | {h.get('connected')} | {h.get('verified')} | "
+            a = next((r for r in answered if r.get("server_mode") == h.get("server_mode")), {})
+            print(f"| {h.get('server_mode')} | {h.get('connected')} | {h.get('verified')} | "
                   f"{num(h, 'srv_rss_max_kb') / 1024:.1f} MB | {h.get('srv_threads')} | {a.get('primed', '-')} | "
                   f"{int(num(h, 'errors') + (num(a, 'errors') if a else 0))} |")
         print()

@@ -10,8 +10,19 @@ struct ByteQueue: ~Copyable {
     private var capacity = 0
     private var head = 0
     private var tail = 0
+    /// The first allocation's size (later ones double).
+    private let minimumCapacity: Int
+    /// A drained queue keeps a buffer up to this size; a larger one is given back.
+    private let keptCapacity: Int
 
-    init() {}
+    /// - Parameters:
+    ///   - minimumCapacity: the first allocation's size.
+    ///   - keptCapacity: a drained queue frees a buffer larger than this (0: always), so
+    ///     thousands of quiet connections hold no memory.
+    init(minimumCapacity: Int = 4096, keptCapacity: Int = 65536) {
+        self.minimumCapacity = minimumCapacity
+        self.keptCapacity = keptCapacity
+    }
 
     deinit { free(storage) }
 
@@ -32,7 +43,7 @@ struct ByteQueue: ~Copyable {
                 head = 0
             }
             if tail + bytes.count > capacity {
-                let wanted = max(4096, capacity * 2, tail + bytes.count)
+                let wanted = max(minimumCapacity, capacity * 2, tail + bytes.count)
                 storage = realloc(storage, wanted)
                 precondition(storage != nil, "out of memory for a write buffer")
                 capacity = wanted
@@ -42,13 +53,13 @@ struct ByteQueue: ~Copyable {
         tail += bytes.count
     }
 
-    /// Drops `n` sent bytes; when everything is sent, large buffers are given back.
+    /// Drops `n` bytes from the front; once empty, a buffer above `keptCapacity` is given back.
     mutating func consume(_ n: Int) {
         head += n
         if head == tail {
             head = 0
             tail = 0
-            if capacity > 65536 {
+            if capacity > keptCapacity {
                 free(storage)
                 storage = nil
                 capacity = 0

@@ -32,9 +32,12 @@ public final class EventLoopServer: Sendable {
     /// How connections reach the loops.
     public enum AcceptStrategy: Sendable, Hashable {
         /// Each loop has its own listening socket on the same port (`SO_REUSEPORT`) and the
-        /// kernel spreads connections: no hand-over between threads. The default, because it
-        /// measured faster (see `Benchmarks/compare-servers.sh`): accepting costs nothing extra
-        /// and a busy loop never delays another loop's accepts.
+        /// kernel spreads connections: no hand-over between threads. The default: with two
+        /// loops (unpinned, `Benchmarks/compare-servers.sh ACCEPT_COMPARE=1`) it served 0.91× /
+        /// 1.49× the C server at 128 / 1,000 connections against 0.84× / 1.07× for hand-off,
+        /// and used less CPU a request, because no connection crosses threads (no inbox, no
+        /// eventfd wake-up) and a busy loop never delays another loop's accepts. Its one cost,
+        /// an uneven spread of very few connections, did not show at 16.
         case reusePort
         /// Loop 0 accepts every connection and hands them round-robin to the loops (one
         /// cross-thread hand-over a connection; an even spread even for a few connections).
