@@ -15,7 +15,7 @@ struct Serve: ParsableCommand {
 
     /// How requests run; one place maps it to the library's concurrency.
     enum Mode: String, ExpressibleByArgument, CaseIterable {
-        case serial, threading, pool
+        case serial, threading, pool, eventloop, async
     }
 
     @Option(help: "Address to bind.")
@@ -30,8 +30,11 @@ struct Serve: ParsableCommand {
     @Flag(help: "Datagrams (UDP, or Unix datagram with --unix) instead of a stream.")
     var udp = false
 
-    @Option(help: "serial, threading (a thread per connection) or pool.")
+    @Option(help: "serial, threading (a thread per connection), pool, eventloop (event loops, Protocol handlers) or async (event loops, async/await handlers).")
     var mode: Mode = .threading
+
+    @Option(help: "Event loops for --mode eventloop and async (default: one per CPU).")
+    var loops: Int?
 
     @Option(help: "Worker threads for --mode pool.")
     var workers = 8
@@ -70,6 +73,7 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
         let logger = Logger(label: "loom.serve")
         ReplyHandler.text.withLock { $0 = Array(reply.utf8) }
+        if mode == .eventloop || mode == .async { return try runEventLoop(signals: signals, logger: logger) }
 
         let server: BaseServer
         do throws(ServerError) {
@@ -108,6 +112,7 @@ struct Serve: ParsableCommand {
         case .serial: .serial
         case .threading: .threading
         case .pool: .pool(workers: workers)
+        case .eventloop, .async: .threading  // not reached: run() hands these to runEventLoop
         }
     }
 

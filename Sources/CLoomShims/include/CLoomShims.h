@@ -59,6 +59,20 @@ static inline int cloom_futex_wake(uint32_t *addr, int count) {
     return (int)syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
 }
 
+/// CPUs this thread may run on (its affinity mask, so `taskset -c 0` gives 1), at least 1.
+static inline int cloom_cpu_count(void) {
+    unsigned long mask[16] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    int count = 0;
+    for (long i = 0; bytes > 0 && i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    if (count <= 0) count = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? count : 1;
+}
+
+/// Names the calling thread (15 bytes at most), as `top -H` shows it; defined in shims.c
+/// (pthread_setname_np needs _GNU_SOURCE).
+int cloom_set_thread_name(const char *name);
+
 static inline int cloom_errno(void) { return errno; }
 
 #endif

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLoomShims
+
+/// A joinable pthread for one event loop (the loops need nothing more than start and join).
+struct LoopThread: @unchecked Sendable {  // pthread_t is a plain id; joined exactly once by the server
+    let id: pthread_t
+
+    private final class Body: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    /// Starts `body` on a new thread named `name` (shown by `top -H`, at most 15 bytes).
+    init(name: String, _ run: @escaping @Sendable () -> Void) {
+        var thread = pthread_t()
+        let body = Body { _ = cloom_set_thread_name(String(name.utf8.prefix(15))!); run() }
+        let box = Unmanaged.passRetained(body).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        id = thread
+    }
+
+    func join() {
+        pthread_join(id, nil)
+    }
+}

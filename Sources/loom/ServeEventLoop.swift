@@ -1,0 +1,102 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Loom
+
+/// `loom serve --mode eventloop` (asyncio.Protocol-style handlers) and `--mode async`
+/// (async/await handlers), both on ``EventLoopServer``: one event loop per CPU by default, the
+/// same handlers, output and signal handling as the threaded modes.
+extension Serve {
+    func runEventLoop(signals: sigset_t, logger: Logger) throws {
+        if unix != nil || udp {
+            Console.error("loom serve: --mode \(mode.rawValue) serves TCP only (no --unix, no --udp)")
+            throw ExitCode.failure
+        }
+        if let loops, loops < 1 {
+            Console.error("loom serve: --loops must be at least 1")
+            throw ExitCode.failure
+        }
+        let kind = ServeHandler(rawValue: handler)!
+        let replyText = Array(reply.utf8)
+        var configuration = EventLoopServer.Configuration(
+            host: host, port: port, loops: loops, maxConnections: maxConnections,
+            idleTimeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) },
+            errorHandler: { error, peer in
+                logger.error("Exception occurred during processing of request from \(peer.map { "\($0)" } ?? "the server"): \(error)")
+            })
+        // Measurement knob for Benchmarks/compare-servers.sh (ACCEPT_COMPARE=1).
+        if let value = getenv("LOOM_EVENTLOOP_ACCEPT"), String(cString: value) == "handoff" {
+            configuration.acceptStrategy = .handOff
+        }
+        // The course's upper and reply handlers answer one message (one read of up to 1,024 bytes)
+        // and close; echo answers until the peer closes.
+        let answer: @Sendable ([UInt8], SocketAddress?) -> [UInt8] = { message, peer in
+            let text = kind == .upper ? Uppercase.strip(message) : message
+            logger.info("\(peer?.host ?? "?") wrote: \(String(decoding: text, as: UTF8.self))")
+            return kind == .upper ? Uppercase.transform(text) : replyText
+        }
+        let server: EventLoopServer
+        do throws(SocketError) {
+            if mode == .async {
+                server = try EventLoopServer(configuration: configuration) { connection in
+                    if kind != .echo {
+                        let message = try await connection.recv(maxBytes: 1024)
+                        try await connection.sendAll(answer(message, connection.peerAddress))
+                        return
+                    }
+                    while true {
+                        let data = try await connection.recv(maxBytes: 65536)
+                        if data.isEmpty { return }
+                        try await connection.sendAll(data)
+                    }
+                }
+            } else {
+                server = try EventLoopServer(configuration: configuration) {
+                    kind == .echo ? EchoProtocol() as any StreamProtocol : OneMessageProtocol(answer: answer)
+                }
+            }
+        } catch {
+            Console.error("loom serve: \(error)")
+            throw ExitCode.failure
+        }
+        Console.line("listening on tcp://\(server.serverAddress)")
+        logger.info("\(server.loopCount) event loop\(server.loopCount == 1 ? "" : "s"), pid \(getpid())")
+
+        let blocked = signals
+        let stopper = Thread(name: "loom-signals", daemon: true) {
+            var signal: Int32 = 0
+            var waited = blocked
+            sigwait(&waited, &signal)
+            logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); shutting down")
+            server.shutdown(gracePeriod: .seconds(2))
+        }
+        do throws(ThreadingError) { try stopper.start() } catch {
+            Console.error("loom serve: \(error)")
+            throw ExitCode.failure
+        }
+        server.serveForever()
+        _ = try? stopper.join(timeout: .seconds(5))
+    }
+}
+
+/// Reads one message, answers it, closes (flushing the answer first).
+final class OneMessageProtocol: StreamProtocol {
+    private let answer: @Sendable ([UInt8], SocketAddress?) -> [UInt8]
+    private var transport: Transport?
+
+    init(answer: @escaping @Sendable ([UInt8], SocketAddress?) -> [UInt8]) {
+        self.answer = answer
+    }
+
+    func connectionMade(_ transport: Transport) { self.transport = transport }
+
+    func dataReceived(_ data: UnsafeRawBufferPointer) {
+        guard let transport, !transport.isClosing else { return }
+        transport.write(answer(Array(data.prefix(1024)), transport.peerAddress))
+        transport.close()
+    }
+
+    func connectionLost(_ error: (any Error)?) { transport = nil }
+}
