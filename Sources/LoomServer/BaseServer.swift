@@ -95,11 +95,13 @@ open class BaseServer: @unchecked Sendable {
         self.dispatcher = makeDispatcher(for: concurrency, configuration: configuration)
     }
 
-    /// Creates the socket, sets the reuse options, binds and (for a stream) listens. On any
-    /// failure the socket is closed before the error is thrown (Python issue #22435).
+    /// Validates the configuration, then creates the socket, sets the reuse options, binds and
+    /// (for a stream) listens. Validating first means a bad configuration leaves no Unix socket
+    /// file behind. On any failure the socket is closed before the error is thrown (Python issue #22435).
     static func boundSocket(
-        _ address: SocketAddress, type: SocketType, configuration: ServerConfiguration
+        _ address: SocketAddress, type: SocketType, concurrency: Concurrency, configuration: ServerConfiguration
     ) throws(ServerError) -> Socket {
+        try configuration.validate(concurrency)
         do throws(SocketError) {
             let socket = try Socket(family: address.family, type: type)
             if address.family != .unix {
@@ -116,6 +118,9 @@ open class BaseServer: @unchecked Sendable {
     }
 
     deinit {
+        // Pool workers hold the dispatcher, not the server: without this, each pool server
+        // released without serverClose() would leave `workers` non-daemon threads waiting forever.
+        dispatcher.stop(wait: false)
         if !socket.isClosed {
             socket.close()
             removeUnixPath()
@@ -192,7 +197,7 @@ open class BaseServer: @unchecked Sendable {
         let batch = socket.type == .stream && concurrency != .serial ? 64 : 1
         while !isStopRequested {
             let accepting = !backoff.isPaused() && active.hasCapacity()
-            var timeoutMilliseconds: Int32 = pollInterval.map { Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) } ?? -1
+            var timeoutMilliseconds: Int32 = pollInterval.map(\.pollMilliseconds) ?? -1
             if let paused = backoff.pausedUntil {
                 let left = paused.remainingMilliseconds
                 timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
@@ -276,15 +281,13 @@ open class BaseServer: @unchecked Sendable {
             let (packet, address) = try socket.recvFrom(maxBytes: configuration.maxPacketSize)
             return (socket, packet, address)
         } catch {
-            switch error.kind {
-            case .wouldBlock, .closed:
-                break
-            case .tooManyOpenFiles:
+            if error.kind == .wouldBlock || error.kind == .closed { return nil }
+            if let shortage = AcceptBackoff.shortage(error) {
                 if backoff.pausedUntil == nil {
-                    logger.warning("out of file descriptors; pausing accept", metadata: ["error": "\(error)"])
+                    logger.warning("out of \(shortage); pausing accept", metadata: ["error": "\(error)"])
                 }
                 backoff.pause()
-            default:
+            } else {
                 logger.debug("accept failed", metadata: ["error": "\(error)"])
             }
             return nil
@@ -387,6 +390,9 @@ open class BaseServer: @unchecked Sendable {
         monitor.withLock {
             while state.serving { monitor.wait() }
         }
+        // The loop never runs again: let pool workers finish what is queued, then exit, so a
+        // shut-down server holds no thread (serverClose() still waits for them when asked to).
+        dispatcher.stop(wait: false)
     }
 
     private func requestStop() {
@@ -400,9 +406,16 @@ open class BaseServer: @unchecked Sendable {
     /// Stops the server gracefully: stops accepting at once (the loop stops and the socket is
     /// closed), lets the requests in flight finish for up to `gracePeriod`, then shuts down the
     /// connections still open so their handlers end, and releases everything as ``serverClose()``
-    /// does (waiting at most one more second for handlers that ignore their closed connection).
+    /// does, waiting at most one more second for handlers that ignore their closed connection.
+    /// It therefore returns within about `gracePeriod` + 1 s, whatever the handlers do.
     ///
-    /// - Returns: true when every request finished within the grace period.
+    /// A handler still running after that is left running (threads cannot be killed): its
+    /// connection is already shut down. For a serial server whose handler is stuck in that way,
+    /// the serving loop is still inside it; the listening socket (and a Unix socket's path) is
+    /// then closed when that handler returns and the loop ends.
+    ///
+    /// - Returns: true when every request finished within the grace period; false when some had
+    ///   to be aborted (or are still running).
     /// - Throws: ``ServerError/shutdownFromServingThread`` from the serving thread.
     @discardableResult
     public func shutdown(gracePeriod: Duration) throws(ServerError) -> Bool {
@@ -421,9 +434,6 @@ open class BaseServer: @unchecked Sendable {
         if !drained {
             let aborted = active.abortAll()
             logger.info("grace period over; closing connections still open", metadata: ["connections": "\(aborted)"])
-        }
-        monitor.withLock {
-            while state.serving { monitor.wait() }
         }
         close(waitingUntil: drained ? nil : MonotonicInstant(after: .seconds(1)))
         return drained
@@ -449,9 +459,23 @@ open class BaseServer: @unchecked Sendable {
             return
         }
         requestStop()
-        monitor.withLock {
+        let loopEnded = monitor.withLock { () -> Bool in
             state.closed = true
-            while state.serving { monitor.wait() }
+            while state.serving {
+                guard let deadline else {
+                    monitor.wait()
+                    continue
+                }
+                if !monitor.wait(until: deadline) { break }
+            }
+            // A serial handler ignoring its closed connection: the loop closes the socket when it ends.
+            if state.serving { state.closeWhenLoopEnds = true }
+            return !state.serving
+        }
+        guard loopEnded else {
+            logger.warning("a handler is still running after the grace period; leaving it")
+            dispatcher.stop(wait: false)
+            return
         }
         closeSocket()
         var finished = true

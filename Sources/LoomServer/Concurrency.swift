@@ -58,6 +58,7 @@ public struct Concurrency: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The strategy as written in Swift (`serial`, `threading(daemonThreads: false, blockOnClose: true)`, `pool(workers: 8, backlog: 8)`), for logs.
     public var description: String {
         switch strategy {
         case .serial: "serial"

@@ -5,7 +5,9 @@ import LoomSockets
 /// it back to the client in one datagram.
 ///
 /// Unlike Python, nothing is sent when nothing was written (Python always sends, even an empty
-/// datagram), and a client without an address (an unbound Unix datagram socket) is not an error.
+/// datagram), and a client without an address (an unbound Unix datagram socket,
+/// ``LoomSockets/SocketAddress/isUnnamed``) gets no reply: there is nowhere to send it, so the
+/// reply is dropped with a `debug` log line instead of a failed `sendto`.
 open class DatagramRequestHandler: BaseRequestHandler {
     /// The reply so far.
     public private(set) var reply: [UInt8] = []
@@ -23,7 +25,12 @@ open class DatagramRequestHandler: BaseRequestHandler {
     /// Sends the reply, if there is one, to ``BaseRequestHandler/clientAddress``.
     open override func finish() throws {
         guard !reply.isEmpty else { return }
-        if clientAddress.family == .unix && clientAddress.path == nil { return }
+        if clientAddress.isUnnamed {
+            server.logger.debug("no reply: the client's socket is unbound, so it has no address", metadata: [
+                "bytes": "\(reply.count)",
+            ])
+            return
+        }
         try request.sendTo(reply, to: clientAddress)
     }
 }

@@ -73,20 +73,22 @@ struct MonotonicInstant: Comparable, Sendable {
 
     /// `now + duration`, saturating instead of overflowing for huge durations.
     init(after duration: Duration) {
-        self.nanoseconds = MonotonicInstant.now.nanoseconds.addingReportingOverflow(duration.nanoseconds).partialValue
+        self.nanoseconds = MonotonicInstant.now.nanoseconds.saturatingAdding(duration.nanoseconds)
     }
 
     var hasPassed: Bool { MonotonicInstant.now >= self }
 
     /// Time left until the instant, never negative.
     var remaining: Duration {
-        .nanoseconds(max(0, nanoseconds - MonotonicInstant.now.nanoseconds))
+        .nanoseconds(max(0, nanoseconds.saturatingAdding(-MonotonicInstant.now.nanoseconds)))
     }
 
     /// Whole milliseconds left for `poll`, rounded up so a wait never ends early.
-    var remainingMilliseconds: Int32 {
-        let left = max(0, nanoseconds - MonotonicInstant.now.nanoseconds)
-        return Int32(clamping: (left + 999_999) / 1_000_000)
+    var remainingMilliseconds: Int32 { remaining.pollMilliseconds }
+
+    /// `self + duration`, saturating.
+    func advanced(by duration: Duration) -> MonotonicInstant {
+        MonotonicInstant(nanoseconds: nanoseconds.saturatingAdding(duration.nanoseconds))
     }
 
     var timespec: Glibc.timespec {
@@ -94,14 +96,4 @@ struct MonotonicInstant: Comparable, Sendable {
     }
 
     static func < (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, saturating at `Int64.max`.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? Int64.min : Int64.max }
-        return scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-    }
 }

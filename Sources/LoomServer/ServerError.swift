@@ -17,6 +17,7 @@ public enum ServerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A configuration value is out of range, for example zero workers.
     case invalidConfiguration(String)
 
+    /// A one-line explanation naming what failed, for logs and command-line errors.
     public var description: String {
         switch self {
         case .socket(let error): "\(error)"

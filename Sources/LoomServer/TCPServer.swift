@@ -22,7 +22,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .stream)
-        try super.init(socket: BaseServer.boundSocket(address, type: .stream, configuration: configuration),
+        try super.init(socket: BaseServer.boundSocket(address, type: .stream, concurrency: concurrency, configuration: configuration),
                        handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
@@ -33,7 +33,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
-        try super.init(socket: BaseServer.boundSocket(address, type: .stream, configuration: configuration),
+        try super.init(socket: BaseServer.boundSocket(address, type: .stream, concurrency: concurrency, configuration: configuration),
                        handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }

@@ -15,7 +15,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .datagram)
-        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, configuration: configuration),
+        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, concurrency: concurrency, configuration: configuration),
                        handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
@@ -26,7 +26,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
-        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, configuration: configuration),
+        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, concurrency: concurrency, configuration: configuration),
                        handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }

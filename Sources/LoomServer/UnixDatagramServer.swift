@@ -16,7 +16,7 @@ open class UnixDatagramServer: BaseServer, @unchecked Sendable {
     ) throws(ServerError) {
         let address: SocketAddress
         do throws(SocketError) { address = try SocketAddress(unixPath: path) } catch { throw .socket(error) }
-        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, configuration: configuration),
+        try super.init(socket: BaseServer.boundSocket(address, type: .datagram, concurrency: concurrency, configuration: configuration),
                        handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }

@@ -15,7 +15,7 @@ open class UnixStreamServer: BaseServer, @unchecked Sendable {
     ) throws(ServerError) {
         let address: SocketAddress
         do throws(SocketError) { address = try SocketAddress(unixPath: path) } catch { throw .socket(error) }
-        try super.init(socket: BaseServer.boundSocket(address, type: .stream, configuration: configuration),
+        try super.init(socket: BaseServer.boundSocket(address, type: .stream, concurrency: concurrency, configuration: configuration),
                        handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }

@@ -94,9 +94,12 @@ public final class BufferedReader {
     /// ``read(upTo:)`` returns them. Unlike Python's `read(n)`, which silently returns a short
     /// result, a short frame cannot pass unnoticed. `count <= 0` returns `[]`.
     /// Large reads go straight from the socket into the result, without an extra copy.
+    /// The result grows as bytes arrive beyond the first MiB, so a hostile length prefix
+    /// (`read(exactly: 1 << 40)`) cannot make it allocate more than the peer actually sends.
     public func read(exactly count: Int) throws(SocketError) -> [UInt8] {
         guard count > 0 else { return [] }
         if end - start >= count { return take(count) }
+        if count > Self.upFrontLimit { return try readGrowing(exactly: count) }
         var failure: SocketError?
         let result = [UInt8](unsafeUninitializedCapacity: count) { destination, initialized in
             let target = UnsafeMutableRawBufferPointer(destination)
@@ -121,6 +124,29 @@ public final class BufferedReader {
             }
         }
         if let failure { throw failure }
+        return result
+    }
+
+    /// Reads allocate up to this many bytes before any arrive; beyond it the result grows.
+    static let upFrontLimit = 1 << 20
+
+    /// ``read(exactly:)`` for a large `count`: appends what arrives, so memory follows the data.
+    private func readGrowing(exactly count: Int) throws(SocketError) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(Self.upFrontLimit)
+        do throws(SocketError) {
+            while result.count < count {
+                let chunk = try read(upTo: min(count - result.count, 1 << 16))
+                if chunk.isEmpty {
+                    throw SocketError("read", kind: .endOfFile, errno: 0,
+                                      detail: "end of file after \(result.count) of \(count) bytes")
+                }
+                result += chunk
+            }
+        } catch {
+            result.withUnsafeBytes { unread($0) }
+            throw error
+        }
         return result
     }
 

@@ -7,7 +7,7 @@ extension Socket {
     public var localAddress: SocketAddress {
         get throws(SocketError) {
             try descriptor.withDescriptor("getsockname") { (fd) throws(SocketError) in
-                try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
+                try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
                     _ = try systemCall("getsockname") { getsockname(fd, sa, length) }
                 }
             }
@@ -19,7 +19,7 @@ extension Socket {
     public var peerAddress: SocketAddress {
         get throws(SocketError) {
             try descriptor.withDescriptor("getpeername") { (fd) throws(SocketError) in
-                try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
+                try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
                     _ = try systemCall("getpeername") { getpeername(fd, sa, length) }
                 }
             }

@@ -37,7 +37,7 @@ extension Socket {
         var accepted: Int32 = -1
         let wait = waitMode()
         let address = try descriptor.withDescriptor("accept") { (fd) throws(SocketError) in
-            try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
+            try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
                 accepted = try Self.perform(fd, "accept", events: Int16(POLLIN), address: nil, wait: wait) { fd in
                     cloom_accept4(fd, sa, length, Int32(SOCK_CLOEXEC.rawValue))
                 }

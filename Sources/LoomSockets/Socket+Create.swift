@@ -11,6 +11,7 @@ extension Socket {
         guard (0...65535).contains(port) else {
             throw SocketError("getaddrinfo", kind: .invalidArgument, detail: "port \(port) is outside 0-65535")
         }
+        try SocketAddress.rejectNUL(in: host, operation: "getaddrinfo")
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = type.rawValue

@@ -43,7 +43,7 @@ extension Socket {
         let wait = waitMode()
         var count = 0
         let sender = try descriptor.withDescriptor("recvfrom") { (fd) throws(SocketError) in
-            try SocketAddress.fromKernel { (sa, length) throws(SocketError) in
+            try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
                 let capacity = length.pointee
                 count = try Self.perform(fd, "recvfrom", events: Int16(POLLIN), address: nil, wait: wait) { fd in
                     length.pointee = capacity

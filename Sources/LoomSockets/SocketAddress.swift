@@ -39,10 +39,20 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// The address's family.
     public var family: SocketFamily { SocketFamily(rawValue: Int32(storage.ss_family)) ?? .ipv4 }
 
+    /// True for an address with nothing but a family: the sender of a datagram from an unbound
+    /// Unix-domain socket, or an unbound socket's own address. Nothing can be sent to it.
+    public var isUnnamed: Bool {
+        switch family {
+        case .unix: path == nil
+        case .ipv4, .ipv6: Int(length) <= MemoryLayout<sa_family_t>.size
+        }
+    }
+
     /// An IPv4 or IPv6 address from a numeric host (`127.0.0.1`, `::1`) and a port.
     /// Throws ``SocketError/Kind/invalidArgument`` when `host` is not a numeric address;
     /// use ``Socket/createConnection(host:port:timeout:)`` to resolve names.
     public init(host: String, port: Int) throws(SocketError) {
+        try Self.rejectNUL(in: host, operation: "address")
         guard (0...65535).contains(port) else {
             throw SocketError("address", kind: .invalidArgument, detail: "port \(port) is outside 0-65535")
         }
@@ -120,6 +130,12 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         try self.init(host: String(host), port: port)
     }
 
+    /// C APIs stop at a NUL, so `"127.0.0.1\0evil"` would silently mean `127.0.0.1`: refuse it.
+    static func rejectNUL(in host: String, operation: String) throws(SocketError) {
+        guard host.utf8.contains(0) else { return }
+        throw SocketError(operation, kind: .invalidArgument, detail: "host contains a NUL byte")
+    }
+
     init(storage: sockaddr_storage, length: socklen_t) {
         self.storage = storage
         self.length = length
@@ -191,13 +207,22 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads an address the kernel fills in (`accept`, `getsockname`, `recvfrom`).
-    static func fromKernel(_ body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) throws(SocketError) -> Void) throws(SocketError) -> SocketAddress {
+    ///
+    /// The kernel reports an unnamed sender (an unbound Unix datagram socket) with length 0 and
+    /// no family at all; such an address takes `family`, the receiving socket's, and stays
+    /// unnamed (``isUnnamed``) instead of passing for the IPv4 address `0.0.0.0:0`.
+    static func fromKernel(family: SocketFamily, _ body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) throws(SocketError) -> Void) throws(SocketError) -> SocketAddress {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         try withUnsafeMutablePointer(to: &storage) { (pointer) throws(SocketError) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(SocketError) in
                 try body(sa, &length)
             }
+        }
+        if Int(length) < MemoryLayout<sa_family_t>.size {
+            storage = sockaddr_storage()
+            storage.ss_family = sa_family_t(family.rawValue)
+            length = socklen_t(MemoryLayout<sa_family_t>.size)
         }
         return SocketAddress(storage: storage, length: length)
     }

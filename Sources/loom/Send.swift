@@ -35,8 +35,8 @@ struct Send: ParsableCommand {
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") }
-        if !(delay >= 0) { throw ValidationError("--delay must be zero or more seconds") }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        try SecondsOption.check(delay, option: "--delay", allowZero: true)
+        if let timeout { try SecondsOption.check(timeout, option: "--timeout", allowZero: false) }
     }
 
     func run() throws {
@@ -116,7 +116,7 @@ struct Send: ParsableCommand {
     }
 
     static func duration(_ seconds: Double) -> Duration {
-        .nanoseconds(Int64((seconds * 1_000_000_000).rounded(.up)))
+        SecondsOption.duration(seconds)
     }
 
     static func sleep(seconds: Double) {

@@ -58,22 +58,19 @@ struct Serve: ParsableCommand {
         }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let timeout { try SecondsOption.check(timeout, option: "--timeout", allowZero: false) }
     }
 
     func run() throws {
         // Before any other thread exists: SIGINT and SIGTERM are blocked in every thread and
-        // taken by one thread with sigwait. No process-wide handler is installed.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        // taken by one thread with sigwait (StopSignals). No process-wide handler is installed.
+        let stop = StopRequest()
+        StopSignals.start { signal in stop.signal(signal) }
 
         LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
         let logger = Logger(label: "loom.serve")
         ReplyHandler.text.withLock { $0 = Array(reply.utf8) }
-        if mode == .eventloop || mode == .async { return try runEventLoop(signals: signals, logger: logger) }
+        if mode == .eventloop || mode == .async { return try runEventLoop(stop: stop, logger: logger) }
 
         let server: BaseServer
         do throws(ServerError) {
@@ -84,17 +81,9 @@ struct Serve: ParsableCommand {
         }
         Console.line("listening on \(Serve.url(of: server))")
 
-        let blocked = signals
-        let stopper = Thread(name: "loom-signals", daemon: true) {
-            var signal: Int32 = 0
-            var waited = blocked
-            sigwait(&waited, &signal)
+        stop.onSignal { signal in
             logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); shutting down")
             _ = try? server.shutdown(gracePeriod: .seconds(2))
-        }
-        do throws(ThreadingError) { try stopper.start() } catch {
-            Console.error("loom serve: \(error)")
-            throw ExitCode.failure
         }
         do throws(ServerError) {
             try server.serveForever()
@@ -103,7 +92,7 @@ struct Serve: ParsableCommand {
             throw ExitCode.failure
         }
         // serveForever returns once the signal thread asked it to; let that thread finish closing.
-        _ = try? stopper.join(timeout: .seconds(5))
+        stop.waitUntilHandled(timeout: .seconds(5))
     }
 
     /// The one place a mode becomes a concurrency strategy (a later `--mode eventloop` plugs in here).
@@ -121,17 +110,28 @@ struct Serve: ParsableCommand {
         let configuration = ServerConfiguration(
             allowReuseAddress: true,
             maxConnections: maxConnections,
-            idleTimeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) },
+            idleTimeout: timeout.map(SecondsOption.duration),
             threadStackSize: Serve.handlerStackSize
         )
         let concurrency = concurrency()
         if let unix {
-            try Serve.removeStaleSocket(at: unix, type: udp ? .datagram : .stream)
-            return udp
-                ? try UnixDatagramServer(path: unix, handler: handlerType, concurrency: concurrency,
-                                         configuration: configuration, logger: logger)
-                : try UnixStreamServer(path: unix, handler: handlerType, concurrency: concurrency,
-                                       configuration: configuration, logger: logger)
+            // The socket layer's bind removes a stale socket file left by a server that died
+            // (with a bounded probe); a live server or another file is reported as in use.
+            let socket: Socket
+            do throws(SocketError) {
+                socket = try Socket.createUnixServer(path: unix, type: udp ? .datagram : .stream,
+                                                     backlog: configuration.requestQueueSize)
+            } catch {
+                throw .socket(error)
+            }
+            do throws(ServerError) {
+                return try BaseServer(socket: socket, handler: handlerType, concurrency: concurrency,
+                                      configuration: configuration, logger: logger)
+            } catch {
+                socket.close()
+                unlink(unix)
+                throw error
+            }
         }
         return udp
             ? try UDPServer(host: host, port: port, handler: handlerType, concurrency: concurrency,
@@ -149,19 +149,5 @@ struct Serve: ParsableCommand {
         let address = server.serverAddress
         if address.family == .unix { return "unix:\(address.path ?? "")" }
         return "\(server.socket.type == .datagram ? "udp" : "tcp")://\(address)"
-    }
-
-    /// A Unix socket path left behind by a server that died is removed; a path something still
-    /// listens on, or that is not a socket, is left for bind to report as in use.
-    private static func removeStaleSocket(at path: String, type: SocketType) throws(ServerError) {
-        var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return }
-        do throws(SocketError) {
-            let probe = try Socket(family: .unix, type: type)
-            defer { probe.close() }
-            try probe.connect(to: SocketAddress(unixPath: path))
-        } catch {
-            if error.kind == .connectionRefused { unlink(path) }
-        }
     }
 }

@@ -9,7 +9,7 @@ import Loom
 /// (async/await handlers), both on ``EventLoopServer``: one event loop per CPU by default, the
 /// same handlers, output and signal handling as the threaded modes.
 extension Serve {
-    func runEventLoop(signals: sigset_t, logger: Logger) throws {
+    func runEventLoop(stop: StopRequest, logger: Logger) throws {
         if unix != nil || udp {
             Console.error("loom serve: --mode \(mode.rawValue) serves TCP only (no --unix, no --udp)")
             throw ExitCode.failure
@@ -22,7 +22,7 @@ extension Serve {
         let replyText = Array(reply.utf8)
         var configuration = EventLoopServer.Configuration(
             host: host, port: port, loops: loops, maxConnections: maxConnections,
-            idleTimeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) },
+            idleTimeout: timeout.map(SecondsOption.duration),
             errorHandler: { error, peer in
                 logger.error("Exception occurred during processing of request from \(peer.map { "\($0)" } ?? "the server"): \(error)")
             })
@@ -34,7 +34,7 @@ extension Serve {
         // and close; echo answers until the peer closes.
         let answer: @Sendable ([UInt8], SocketAddress?) -> [UInt8] = { message, peer in
             let text = kind == .upper ? Uppercase.strip(message) : message
-            logger.info("\(peer?.host ?? "?") wrote: \(String(decoding: text, as: UTF8.self))")
+            logger.info("\(peer?.host ?? "?") wrote: \(PeerText.escaped(text))")
             return kind == .upper ? Uppercase.transform(text) : replyText
         }
         let server: EventLoopServer
@@ -64,20 +64,12 @@ extension Serve {
         Console.line("listening on tcp://\(server.serverAddress)")
         logger.info("\(server.loopCount) event loop\(server.loopCount == 1 ? "" : "s"), pid \(getpid())")
 
-        let blocked = signals
-        let stopper = Thread(name: "loom-signals", daemon: true) {
-            var signal: Int32 = 0
-            var waited = blocked
-            sigwait(&waited, &signal)
+        stop.onSignal { signal in
             logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); shutting down")
             server.shutdown(gracePeriod: .seconds(2))
         }
-        do throws(ThreadingError) { try stopper.start() } catch {
-            Console.error("loom serve: \(error)")
-            throw ExitCode.failure
-        }
         server.serveForever()
-        _ = try? stopper.join(timeout: .seconds(5))
+        stop.waitUntilHandled(timeout: .seconds(5))
     }
 }
 

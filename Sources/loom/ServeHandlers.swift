@@ -23,7 +23,9 @@ class OneMessageHandler: StreamRequestHandler {
 
     override func handle() throws {
         if server.socket.type == .datagram {
-            try request.sendTo(answer(packet), to: clientAddress)
+            // An unbound Unix datagram client has no address: nothing to answer to.
+            let reply = answer(packet)
+            if !clientAddress.isUnnamed { try request.sendTo(reply, to: clientAddress) }
             return
         }
         let message = try request.recv(maxBytes: 1024)
@@ -35,7 +37,7 @@ class OneMessageHandler: StreamRequestHandler {
 final class UpperHandler: OneMessageHandler {
     override func answer(_ message: [UInt8]) -> [UInt8] {
         let stripped = Uppercase.strip(message)
-        server.logger.info("\(clientAddress.host) wrote: \(String(decoding: stripped, as: UTF8.self))")
+        server.logger.info("\(clientAddress.host) wrote: \(PeerText.escaped(stripped))")
         return Uppercase.transform(stripped)
     }
 }
@@ -46,7 +48,7 @@ final class ReplyHandler: OneMessageHandler {
     static let text = Mutex<[UInt8]>(Array("不要回答,不要回答,不要回答".utf8))
 
     override func answer(_ message: [UInt8]) -> [UInt8] {
-        server.logger.info("\(clientAddress.host) wrote: \(String(decoding: message, as: UTF8.self))")
+        server.logger.info("\(clientAddress.host) wrote: \(PeerText.escaped(message))")
         return ReplyHandler.text.withLock { $0 }
     }
 }
@@ -59,7 +61,7 @@ final class EchoHandler: StreamRequestHandler {
 
     override func handle() throws {
         if server.socket.type == .datagram {
-            try request.sendTo(packet, to: clientAddress)
+            if !clientAddress.isUnnamed { try request.sendTo(packet, to: clientAddress) }
             return
         }
         let small = try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { buffer in

@@ -1,3 +1,5 @@
+import LoomThreading
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,5 +45,33 @@ enum StopSignals {
             Unmanaged<Handler>.fromOpaque(context).release()
             pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         }
+    }
+}
+
+/// What to do on SIGINT/SIGTERM when the thing to stop (a server) is created after
+/// ``StopSignals/start(_:)`` had to run: the signal thread calls ``signal(_:)``, which waits for
+/// the action installed with ``onSignal(_:)`` and runs it there, so no extra thread is needed.
+final class StopRequest: Sendable {
+    private let action = Mutex<(@Sendable (Int32) -> Void)?>(nil)
+    private let installed = Event()
+    private let handled = Event()
+
+    /// Runs the installed action (waiting for it to be installed). Called once, on the signal thread.
+    func signal(_ signal: Int32) {
+        _ = installed.wait()
+        action.withLock { $0 }?(signal)
+        handled.set()
+    }
+
+    /// Installs what a signal does; a signal that already arrived runs it now.
+    func onSignal(_ body: @escaping @Sendable (Int32) -> Void) {
+        action.withLock { $0 = body }
+        installed.set()
+    }
+
+    /// Waits, at most `timeout`, for the action to have finished (after the loop it stopped returned).
+    @discardableResult
+    func waitUntilHandled(timeout: Duration) -> Bool {
+        handled.wait(timeout: timeout)
     }
 }

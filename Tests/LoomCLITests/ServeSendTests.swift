@@ -339,6 +339,43 @@ private func isPortFree(_ port: Int) throws -> Bool {
         #expect(custom.wait(timeout: .seconds(5)) == 0)
     }
 
+    @Test func hugeOrNonFiniteSecondsAreUsageErrorsNotTraps() throws {
+        let cases: [([String], String)] = [
+            (["serve", "--port", "0", "--timeout", "inf"], "--timeout"),
+            (["serve", "--port", "0", "--timeout", "1e16"], "--timeout"),
+            (["serve", "--port", "0", "--timeout", "nan"], "--timeout"),
+            (["serve", "--port", "0", "--mode", "eventloop", "--timeout", "1e16"], "--timeout"),
+            (["send", "--delay", "inf", "x"], "--delay"),
+            (["send", "--delay", "nan", "x"], "--delay"),
+            (["send", "--delay", "1e16", "x"], "--delay"),
+            (["send", "--timeout", "1e300", "x"], "--timeout"),
+        ]
+        for (arguments, option) in cases {
+            let child = try Child(arguments)
+            let err = String(decoding: child.readToEnd(child.stderr, timeout: .seconds(5)), as: UTF8.self)
+            let status = child.wait(timeout: .seconds(5))
+            // ArgumentParser's usage error: exit status 64, never a trap (128 + SIGILL/SIGTRAP).
+            #expect(status == 64, "\(arguments): \(err)")
+            let first = err.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(first.contains("\(option) must be"), "\(arguments): \(err)")
+            #expect(child.readToEnd(child.stdout, timeout: .seconds(1)).isEmpty)
+        }
+    }
+
+    @Test(arguments: ["threading", "eventloop"])
+    func peerBytesAreEscapedInTheLog(mode: String) throws {
+        let (server, line) = try serve(["--port", "0", "--mode", mode])
+        let hostile = Array("a\nerror: forged\u{1B}[31m\u{7}red\r".utf8) + [0xFF] + Array(" 我下线了".utf8)
+        _ = try exchange(port: port(of: line), hostile)
+        server.signal(SIGTERM)
+        #expect(server.wait(timeout: .seconds(5)) == 0)
+        let logs = server.readToEnd(server.stderr)
+        let text = String(decoding: logs, as: UTF8.self)
+        #expect(!logs.contains(0x1B) && !logs.contains(0x07) && !logs.contains(0x0D), "\(text)")
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("error: forged") }, "\(text)")
+        #expect(text.contains(#"wrote: a\nerror: forged\u{001b}[31m\u{0007}red\r\xff 我下线了"#), "\(text)")
+    }
+
     @Test func udpServeAndSend() throws {
         let (server, line) = try serve(["--udp", "--port", "0"])
         let port = port(of: line)

@@ -93,3 +93,33 @@ func temporaryPath(_ name: String) -> String {
         #expect(access(path, F_OK) != 0)
     }
 }
+
+@Suite struct UnnamedClientAndConfigurationTests {
+    @Test func anUnboundUnixDatagramClientGetsNoReplyAndNoError() throws {
+        let path = temporaryPath("dgram-unnamed")
+        unlink(path)
+        let recorder = LogRecorder()
+        let server = try UnixDatagramServer(path: path, handler: UpperDatagram.self, logger: recorder.logger)
+        let running = try Running(server)
+        let anonymous = try Socket(family: .unix, type: .datagram)
+        try anonymous.sendTo(Array("nobody".utf8), to: server.serverAddress)
+        #expect(eventually { recorder.all.contains { $0.message.contains("no reply") } })
+        try running.stop()
+        let problems = recorder.all.filter { $0.level >= .info }
+        #expect(problems.isEmpty, "\(problems.map(\.message)) \(problems.map(\.metadata))")
+    }
+
+    @Test func aBadConfigurationLeavesNoSocketFileBehind() throws {
+        let path = temporaryPath("bad-config")
+        unlink(path)
+        #expect(throws: ServerError.self) {
+            try UnixStreamServer(path: path, handler: MyTCPHandler.self,
+                                 configuration: ServerConfiguration(maxConnections: 0), logger: silentLogger)
+        }
+        #expect(throws: ServerError.self) {
+            try UnixDatagramServer(path: path, handler: UpperDatagram.self, concurrency: .pool(workers: 0),
+                                   logger: silentLogger)
+        }
+        #expect(access(path, F_OK) != 0, "a stale socket file was left at \(path)")
+    }
+}

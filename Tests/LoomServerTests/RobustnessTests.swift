@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import LoomServer
+@testable import LoomServer
 import LoomSockets
 import LoomThreading
 import Synchronization
@@ -112,5 +112,17 @@ import Testing
         #expect(try ask(server, "alive") == "ALIVE")
         #expect(eventually { server.activeRequests == 0 })
         try running.stop()
+    }
+}
+
+@Suite struct AcceptBackoffTests {
+    @Test(arguments: [EMFILE, ENFILE, ENOBUFS, ENOMEM])
+    func resourceShortagesPauseAccepting(errno: Int32) {
+        #expect(AcceptBackoff.shortage(SocketError("accept", errno: errno)) != nil)
+    }
+
+    @Test(arguments: [ECONNABORTED, EPROTO, EPERM, EINVAL])
+    func aFailedConnectionIsRetriedAtOnce(errno: Int32) {
+        #expect(AcceptBackoff.shortage(SocketError("accept", errno: errno)) == nil)
     }
 }

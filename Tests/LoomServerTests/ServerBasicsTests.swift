@@ -85,6 +85,7 @@ import Testing
             static let calls = Atomic<Int>(0)
             override func handle() throws {
                 Counted.calls.add(1, ordering: .relaxed)
+                _ = try request.recv(maxBytes: 16)   // read the request: closing on unread bytes resets
                 try request.sendAll("served")
             }
         }

@@ -135,3 +135,109 @@ final class CountingHandler: BaseRequestHandler {
         #expect(try running.thread.join(timeout: .seconds(2)))
     }
 }
+
+/// Holds its handler until ``release`` is set (at most 10 s), ignoring its connection.
+final class StuckHandler: BaseRequestHandler {
+    static let release = LoomThreading.Event()
+    override func handle() throws {
+        _ = try request.recv(maxBytes: 16)
+        _ = StuckHandler.release.wait(timeout: .seconds(10))
+    }
+}
+
+/// Waits on a per-test gate (keyed by server port), answering once it opens.
+final class GatedHandler: BaseRequestHandler {
+    static let gates = Mutex<[Int: LoomThreading.Event]>([:])
+    override func handle() throws {
+        let gate = GatedHandler.gates.withLock { $0[server.serverAddress.port] }
+        _ = try request.recv(maxBytes: 16)
+        _ = gate?.wait(timeout: .seconds(10))
+        try request.sendAll("done")
+    }
+}
+
+@Suite struct ShutdownLimitTests {
+    @Test func aHugeGracePeriodWaitsInsteadOfWrappingIntoThePast() throws {
+        let server = try ThreadingTCPServer(port: 0, handler: GatedHandler.self, logger: silentLogger)
+        let gate = LoomThreading.Event()
+        GatedHandler.gates.withLock { $0[server.serverAddress.port] = gate }
+        let running = try Running(server)
+        let client = try connect(server)
+        defer { client.close() }
+        try client.sendAll("go")
+        #expect(eventually { server.activeRequests == 1 })
+        let result = Mutex<Bool?>(nil)
+        let stopper = LoomThreading.Thread(name: "test-stopper") {
+            let drained = try server.shutdown(gracePeriod: .seconds(1 << 62))
+            result.withLock { $0 = drained }
+        }
+        try stopper.start()
+        sleep(.milliseconds(300))
+        // Before the fix, now + 2^62 s wrapped to a past instant: shutdown aborted at once.
+        #expect(result.withLock { $0 } == nil)
+        gate.set()
+        #expect(try readAll(client) == Array("done".utf8))
+        #expect(try stopper.join(timeout: .seconds(5)))
+        #expect(result.withLock { $0 } == true)
+        #expect(try running.thread.join(timeout: .seconds(2)))
+    }
+
+    @Test func aHugePollIntervalDoesNotTrap() throws {
+        let server = try TCPServer(port: 0, handler: MyTCPHandler.self, logger: silentLogger)
+        let thread = LoomThreading.Thread(name: "test-serve", daemon: true) {
+            try server.serveForever(pollInterval: .seconds(Int64.max))
+        }
+        try thread.start()
+        #expect(try ask(server, "x") == "X")
+        try server.shutdown()
+        server.serverClose()
+        #expect(try thread.join(timeout: .seconds(5)))
+    }
+
+    @Test func gracefulShutdownIsBoundedWhenASerialHandlerIgnoresItsConnection() throws {
+        let server = try TCPServer(port: 0, handler: StuckHandler.self, logger: silentLogger)
+        let running = try Running(server)
+        let client = try connect(server)
+        defer { client.close() }
+        try client.sendAll("stuck")
+        #expect(eventually { server.activeRequests == 1 })
+        let start = ContinuousClock.now
+        let drained = try server.shutdown(gracePeriod: .milliseconds(200))
+        let elapsed = ContinuousClock.now - start
+        // Grace period + at most one more second (the handler would hold it 10 s).
+        #expect(!drained)
+        #expect(elapsed < .seconds(5), "took \(elapsed)")
+        StuckHandler.release.set()
+        // The loop ends once the handler returns, and then closes the socket itself.
+        #expect(try running.thread.join(timeout: .seconds(5)))
+        #expect(eventually { server.socket.isClosed })
+    }
+
+    @Test func poolWorkersExitAfterShutdownAndWhenTheServerIsReleased() throws {
+        func serveOnce(name: String, shutDown: Bool) throws {
+            let configuration = ServerConfiguration(threadName: name)
+            let server = try TCPServer(port: 0, handler: MyTCPHandler.self, concurrency: .pool(workers: 3),
+                                       configuration: configuration, logger: silentLogger)
+            if shutDown {
+                let running = try Running(server)
+                #expect(try ask(server, "x") == "X")
+                #expect(threads(named: name) == 3)
+                try server.shutdown()   // no serverClose()
+                #expect(try running.thread.join(timeout: .seconds(5)))
+                #expect(eventually { threads(named: name) == 0 }, "workers still alive after shutdown()")
+            } else {
+                let client = LoomThreading.Thread(name: "test-client") { _ = try ask(server, "y") }
+                try client.start()
+                try server.handleRequest()
+                #expect(try client.join(timeout: .seconds(10)))
+                #expect(threads(named: name) == 3)
+            }
+        }
+        let stopped = "pool-shutdown-\(getpid())"
+        try serveOnce(name: stopped, shutDown: true)
+        let released = "pool-released-\(getpid())"
+        try serveOnce(name: released, shutDown: false)
+        // The server is gone without shutdown() or serverClose(): its workers must go too.
+        #expect(eventually { threads(named: released) == 0 }, "workers leaked by a released server")
+    }
+}

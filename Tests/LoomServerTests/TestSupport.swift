@@ -55,8 +55,23 @@ func ask(_ server: BaseServer, _ message: String, timeout: Duration? = .seconds(
     let socket = try connect(server, timeout: timeout)
     defer { socket.close() }
     try socket.sendAll(message)
-    try socket.shutdown(.write)
-    return String(decoding: try readAll(socket), as: UTF8.self)
+    // A server that closes without reading (a rejected or throwing request) resets the
+    // connection; when that reset wins the race with our half-close, the exchange is simply over.
+    // What arrived before the reset is still returned.
+    let halfClosed = Result { () throws(SocketError) in try socket.shutdown(.write) }
+    if case .failure(let error) = halfClosed, error.kind != .notConnected && error.kind != .connectionReset {
+        throw error
+    }
+    var all: [UInt8] = []
+    while true {
+        let chunk = Result { () throws(SocketError) in try socket.recv(maxBytes: 65_536) }
+        switch chunk {
+        case .success(let bytes) where !bytes.isEmpty: all += bytes
+        case .success: return String(decoding: all, as: UTF8.self)
+        case .failure(let error) where error.kind == .connectionReset: return String(decoding: all, as: UTF8.self)
+        case .failure(let error): throw error
+        }
+    }
 }
 
 func sleep(_ duration: Duration) {

@@ -244,3 +244,26 @@ extension SocketTests {
         }
     }
 }
+
+extension SocketTests.Reader {
+    @Test func aHugeLengthPrefixAllocatesOnlyWhatArrives() throws {
+        let (a, b) = try Socket.pair()
+        try a.sendAll("12345")
+        try a.shutdown(.write)
+        b.timeout = .seconds(10)
+        let reader = BufferedReader(b)
+        // Before the fix this asked malloc for 1 TiB up front and died.
+        expectError(.endOfFile) { _ = try reader.read(exactly: 1 << 40) }
+        #expect(try reader.read(upTo: 100) == Array("12345".utf8))   // the bytes that came are kept
+    }
+
+    @Test func aLargeReadThatGrowsStillReturnsEveryByte() throws {
+        let (a, b) = try Socket.pair()
+        let data = pattern(3 << 20)
+        let writer = TestThread { try? a.sendAll(data) }
+        b.timeout = .seconds(10)
+        let reader = BufferedReader(b)
+        #expect(try reader.read(exactly: data.count) == data)
+        writer.join()
+    }
+}
