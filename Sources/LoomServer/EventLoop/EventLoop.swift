@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLoomShims
+import Dispatch
 import LoomSockets
 import Synchronization
 
@@ -11,7 +12,7 @@ import Synchronization
 ///
 /// Everything but ``enqueue(_:)``, ``post(_:)``, ``wake()`` and ``isOnLoopThread`` runs on the
 /// loop's own thread (before ``run()`` starts, on the thread that creates the server). Once the loop
-/// has returned, jobs still arriving for its tasks go to the global concurrent executor.
+/// has returned, jobs still arriving for its tasks run on Dispatch's global queue.
 final class EventLoop: TaskExecutor, @unchecked Sendable {  // the mutable vars are used only on the loop thread (init before it starts, finish at its end); other threads use only the Mutex inbox, the atomics and the eventfd waker
     enum AcceptPause { case none, maxConnections, failing }
 
@@ -61,6 +62,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // the mutable vars 
     private var jobsClosed = false
     private var localJobs: [UnownedJob] = []
     private var runningJobs: [UnownedJob] = []
+    // Synchronization.Mutex, not LoomThreading's internal FutexMutex (not visible here). Its lock is
+    // in the uninstrumented standard library, so a Thread Sanitizer run may flag inbox accesses.
     private let inbox = Mutex(Inbox())
     private let inboxPending = Atomic<Bool>(false)
 
@@ -113,8 +116,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // the mutable vars 
             inboxPending.store(true, ordering: .releasing)
             waker.wakeup()
         } else {
-            // The loop is gone (a task outlived the grace period): run it elsewhere rather than strand it.
-            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+            // The loop is gone (a task outlived the grace period): run the job on a Dispatch thread
+            // rather than strand it, as if on this executor so the task does not hop back here. Such
+            // a task shares nothing with the loop any more (its transport is gone), only the atomic
+            // task count; a task's jobs never run two at a time.
+            DispatchQueue.global().async { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
         }
     }
 

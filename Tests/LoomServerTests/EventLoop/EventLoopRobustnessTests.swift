@@ -56,21 +56,24 @@ struct EventLoopRobustnessTests {
     }
 
     @Test func shutdownWithAStuckTaskNeitherSpinsNorStrandsIt() throws {
-        let started = Atomic<Int>(0)
+        let waiting = Shared<CheckedContinuation<Void, Never>?>(nil)
         let finished = Atomic<Int>(0)
         let server = try EventLoopServer(configuration: .init(loops: 1)) { _ in
-            started.add(1, ordering: .relaxed)
-            try? await Task.sleep(for: .seconds(2))  // outlives grace + 1 s: resumes after the loop is gone
+            // Stuck on something outside the server, past the grace period and the loop's end.
+            await withCheckedContinuation { continuation in waiting.value.withLock { $0 = continuation } }
             finished.add(1, ordering: .relaxed)
         }
         server.start()
         let socket = try client(server)
         defer { socket.close() }
-        #expect(waitUntil { started.load(ordering: .relaxed) == 1 })
+        #expect(waitUntil { waiting.value.withLock { $0 != nil } })
         let before = server.loops[0].turns.load(ordering: .relaxed)
-        server.shutdown(gracePeriod: .zero)  // returns 1 s after the deadline, the task still asleep
+        server.shutdown(gracePeriod: .zero)  // returns 1 s after the deadline, the task still stuck
         let turns = server.loops[0].turns.load(ordering: .relaxed) - before
         #expect(turns < 100, "the loop turned \(turns) times waiting out the stuck task")
+        #expect(server.loops[0].liveTasks == 1)
+        // Resumed after its loop returned: the task must still run to its end.
+        waiting.value.withLock { $0 }?.resume()
         #expect(waitUntil { finished.load(ordering: .relaxed) == 1 }, "the task's resumption was stranded")
         #expect(waitUntil { server.loops[0].liveTasks == 0 })
     }
@@ -151,6 +154,62 @@ struct EventLoopRobustnessTests {
         #expect(throws: SocketError.self) {
             _ = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(2))
         }
+    }
+
+    /// Counts callbacks; used by the tests that drive a loop by hand before it starts.
+    final class Recorder: StreamProtocol {
+        let counters: Counters
+        var transport: Transport?
+        init(_ counters: Counters) { self.counters = counters }
+        func connectionMade(_ transport: Transport) {
+            self.transport = transport
+            counters.made.add(1, ordering: .relaxed)
+        }
+        func connectionLost(_ error: (any Error)?) {
+            counters.lost.add(1, ordering: .relaxed)
+            if error != nil { counters.lostWithError.add(1, ordering: .relaxed) }
+        }
+    }
+
+    @Test func aConnectionThatCannotBeRegisteredIsNeitherMadeNorLost() throws {
+        let counters = Counters()
+        let log = ErrorLog()
+        let server = try EventLoopServer(configuration: .init(loops: 1, errorHandler: log.handler)) { Recorder(counters) }
+        // Not started: this thread is the loop's until start, so it may drive the loop by hand.
+        let loop = server.loops[0]
+        let (socket, peer) = try Socket.pair()
+        defer { peer.close() }
+        try loop.selector.register(fileDescriptor: socket.fileDescriptor, events: .read, data: nil)  // adopt's register fails
+        #expect(server.group.reserveConnection())
+        loop.adopt(socket)
+        #expect(log.all.count == 1)
+        #expect(server.connectionCount == 0)
+        #expect(socket.fileDescriptor < 0)  // closed
+        server.shutdown(gracePeriod: .zero)
+        #expect(counters.made.load(ordering: .relaxed) == 0)
+        #expect(counters.lost.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func aFailedReRegistrationClosesTheConnectionWithTheError() throws {
+        let counters = Counters()
+        let server = try EventLoopServer(configuration: .init(loops: 1)) { Recorder(counters) }
+        let loop = server.loops[0]
+        let (socket, peer) = try Socket.pair()
+        defer { peer.close() }
+        #expect(server.group.reserveConnection())
+        let fd = socket.fileDescriptor
+        loop.adopt(socket)
+        let transport = try #require(loop.connections[Int(fd)])
+        transport.pauseReading()  // nothing to watch: unregistered
+        #expect(!transport.registered)
+        try loop.selector.register(fileDescriptor: fd, events: .read, data: nil)  // the next register fails
+        transport.resumeReading()
+        #expect(transport.state == .closed)
+        #expect(transport.lostError is SelectorError)
+        server.shutdown(gracePeriod: .zero)  // the loop runs once: connectionLost follows
+        #expect(counters.made.load(ordering: .relaxed) == 1)
+        #expect(counters.lostWithError.load(ordering: .relaxed) == 1)
+        #expect(server.connectionCount == 0)
     }
 
     @Test func resumeWritingFiresAtTheLowWaterMark() throws {
