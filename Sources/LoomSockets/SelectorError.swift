@@ -36,6 +36,7 @@ public struct SelectorError: Error, Sendable, Equatable, CustomStringConvertible
         self.underlying = underlying
     }
 
+    /// One line: the operation, the descriptor if any, and what went wrong.
     public var description: String {
         let head = fileDescriptor >= 0 ? "\(operation) fd \(fileDescriptor)" : operation
         switch kind {

@@ -4,6 +4,7 @@
 /// try selector.register(socket, events: [.read, .write], data: "client")
 /// ```
 public struct SelectorEvents: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    /// Python's bits: `1` for ``read``, `2` for ``write``.
     public let rawValue: UInt8
 
     /// Creates a set from Python's bit values (`1` read, `2` write). Other bits make
@@ -20,6 +21,7 @@ public struct SelectorEvents: OptionSet, Sendable, Hashable, CustomStringConvert
     @inlinable
     public var isValid: Bool { rawValue != 0 && rawValue & ~3 == 0 }
 
+    /// `read`, `write`, `read|write`, or `events(n)` for an invalid set.
     public var description: String {
         switch rawValue {
         case 1: "read"

@@ -37,7 +37,9 @@ public final class SelectorWaker: Sendable {
         var value: UInt64 = 0
         while Glibc.read(fd, &value, 8) < 0 && errno == EINTR {}
         // Cleared after the read: a wakeup() racing with this either finds the flag set and relies on
-        // the select that is returning now, or writes again and wakes the next one.
-        pending.store(false, ordering: .releasing)
+        // the select that is returning now, or writes again and wakes the next one. An exchange (a
+        // read-modify-write) rather than a store: a wakeup() that skipped its write because the flag
+        // was set then happens-before this, so what it published before waking is visible to the loop.
+        _ = pending.exchange(false, ordering: .acquiringAndReleasing)
     }
 }

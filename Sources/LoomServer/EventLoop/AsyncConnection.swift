@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LoomSockets
 
 /// One connection of an ``EventLoopServer`` for an `async` handler: Python's asyncio
@@ -26,7 +29,9 @@ public final class AsyncConnection {
     public var peerAddress: SocketAddress? { adapter.transport?.peerAddress }
 
     /// Receives what is there, up to `maxBytes`, waiting if nothing is. An empty array means the
-    /// peer closed its side. Throws on a reset, the idle timeout or a server shutdown.
+    /// peer closed its side. Throws on a reset, the idle timeout or a server shutdown, and
+    /// ``SocketError/Kind/invalidArgument`` when another task is already waiting in `recv` on
+    /// this connection (which of the two would get the bytes is undefined).
     public func recv(maxBytes: Int) async throws(SocketError) -> [UInt8] {
         // The wait is written out here rather than in a helper: every async frame a suspended
         // handler keeps costs memory, times ten thousand idle connections.
@@ -35,7 +40,7 @@ public final class AsyncConnection {
         if let ready = adapter.takeBuffered(maxBytes: limit) { return ready }
         if let failure = adapter.failure { throw failure }
         if adapter.eof || adapter.closed { return [] }
-        precondition(adapter.reader == nil, "two tasks called recv on one connection at once")
+        if adapter.reader != nil { throw SocketError.concurrentRecv }
         adapter.readerMaxBytes = limit
         _ = await withUnsafeContinuation { adapter.reader = $0 }
         adapter.readerMaxBytes = 0
@@ -116,7 +121,7 @@ final class AsyncConnectionAdapter: StreamProtocol {
     func connectionMade(_ transport: Transport) {
         self.transport = transport
         let loop = transport.loop
-        loop.liveTasks += 1
+        loop.liveTaskCount.add(1, ordering: .relaxed)
         let connection = LoopBound(value: AsyncConnection(adapter: self))
         let body = self.body
         Task(executorPreference: loop) {
@@ -124,10 +129,10 @@ final class AsyncConnectionAdapter: StreamProtocol {
             do {
                 try await body(connection)
             } catch {
-                loop.server.report(error, peer: connection.peerAddress)
+                loop.report(error, peer: connection.peerAddress)
             }
             connection.close()
-            loop.liveTasks -= 1
+            loop.liveTaskCount.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -211,7 +216,7 @@ final class AsyncConnectionAdapter: StreamProtocol {
         }
         if let failure { throw failure }
         if eof || closed { return 0 }
-        precondition(reader == nil, "two tasks called recv on one connection at once")
+        if reader != nil { throw SocketError.concurrentRecv }
         let n = await withUnsafeContinuation { continuation in
             readerBuffer = buffer
             reader = continuation
@@ -238,5 +243,12 @@ final class AsyncConnectionAdapter: StreamProtocol {
             await withUnsafeContinuation { writer = $0 }
         }
         if closed, let failure { throw failure }
+    }
+}
+
+extension SocketError {
+    /// Two tasks waiting in `recv` on one ``AsyncConnection`` at once.
+    static var concurrentRecv: SocketError {
+        SocketError("recv", kind: .invalidArgument, errno: EINVAL, detail: "another task is already waiting in recv on this connection")
     }
 }

@@ -6,10 +6,15 @@ public final class EchoProtocol: StreamProtocol {
     /// Creates an echo protocol; pass `{ EchoProtocol() }` as the server's factory.
     public init() {}
 
+    /// Keeps the transport to echo through.
     public func connectionMade(_ transport: Transport) { self.transport = transport }
+    /// Writes the bytes straight back.
     public func dataReceived(_ data: UnsafeRawBufferPointer) { transport?.write(data) }
+    /// The peer does not read fast enough: stop reading (TCP then slows the sender).
     public func pauseWriting() { transport?.pauseReading() }
+    /// The echo drained to the low-water mark: read again.
     public func resumeWriting() { transport?.resumeReading() }
+    /// Drops the transport.
     public func connectionLost(_ error: (any Error)?) { transport = nil }
 }
 
@@ -22,8 +27,10 @@ public final class UppercaseProtocol: StreamProtocol {
     /// Creates an uppercase protocol.
     public init() {}
 
+    /// Keeps the transport to reply through.
     public func connectionMade(_ transport: Transport) { self.transport = transport }
 
+    /// Writes the bytes back with `a`–`z` turned into `A`–`Z`; other bytes unchanged.
     public func dataReceived(_ data: UnsafeRawBufferPointer) {
         guard let transport else { return }
         if scratch.count < data.count { scratch = [UInt8](repeating: 0, count: data.count) }
@@ -36,7 +43,10 @@ public final class UppercaseProtocol: StreamProtocol {
         }
     }
 
+    /// The peer does not read fast enough: stop reading (TCP then slows the sender).
     public func pauseWriting() { transport?.pauseReading() }
+    /// The replies drained to the low-water mark: read again.
     public func resumeWriting() { transport?.resumeReading() }
+    /// Drops the transport.
     public func connectionLost(_ error: (any Error)?) { transport = nil }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLoomShims
+import Dispatch
 import LoomSockets
 import Synchronization
 
@@ -9,35 +10,43 @@ import Synchronization
 /// the async handlers' tasks (it is their `TaskExecutor`, so a resumed `recv` continues on this
 /// thread instead of hopping to the global pool).
 ///
-/// Everything but ``enqueue(_:)``, ``post(_:)`` and ``wake()`` runs on the loop's own thread.
-final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is touched only by its thread; other threads use the locked inbox, atomics and the eventfd waker
-    enum AcceptPause { case none, maxConnections, descriptors }
+/// Everything but ``enqueue(_:)``, ``post(_:)``, ``wake()`` and ``isOnLoopThread`` runs on the
+/// loop's own thread (before ``run()`` starts, on the thread that creates the server). Once the loop
+/// has returned, jobs still arriving for its tasks run on Dispatch's global queue.
+final class EventLoop: TaskExecutor, @unchecked Sendable {  // the mutable vars are used only on the loop thread (init before it starts, finish at its end); other threads use only the Mutex inbox, the atomics and the eventfd waker
+    enum AcceptPause { case none, maxConnections, failing }
 
     /// Work handed over by other threads.
     struct Inbox {
         var jobs: [UnownedJob] = []
         var sockets: [Socket] = []
+        /// Set when the loop has returned: nothing will drain the inbox any more.
+        var closed = false
     }
 
     let index: Int
-    unowned(unsafe) let server: EventLoopServer  // the server joins every loop before it is freed
+    unowned(unsafe) let group: EventLoopGroup  // the loop's thread holds the group until run() returns
+    /// The server's error handler, copied so that tasks outliving the loop can still report.
+    let errorHandler: (@Sendable (any Error, SocketAddress?) -> Void)?
     let selector: Selector<Transport?>
     let waker: SelectorWaker
     let readBuffer: UnsafeMutableRawBufferPointer
     var listener: Socket?
     var listenerRegistered = false
     var acceptPause = AcceptPause.none
-    var acceptRetryAt: Int64 = 0
-    var acceptBackoff: Int64 = 10
-    var emfileReported = false
+    var acceptBackoff = AcceptBackoff()
+    /// Loop clock of the last accept error reported: a failure streak reports at most once a second.
+    var acceptErrorReportedAt: Int64?
 
     /// Live connections by descriptor.
     var connections: [Transport?] = []
     var connectionCount = 0
     /// Connections closed during this turn: their `connectionLost` runs after the callbacks.
     var lost: [Transport] = []
-    /// Async handler tasks started here and not finished.
-    var liveTasks = 0
+    /// Async handler tasks started here and not finished. Atomic because a task that outlives the
+    /// loop (stuck past the grace period) finishes on the global executor.
+    let liveTaskCount = Atomic<Int>(0)
+    var liveTasks: Int { liveTaskCount.load(ordering: .relaxed) }
 
     var now: Int64 = 0
     /// Turns of the loop so far (tests check that an idle loop does not turn).
@@ -46,19 +55,26 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     var stopping = false
     var stopDeadline: Int64 = 0
 
-    private var thread: pthread_t?
+    /// The loop thread's id, 0 until run() starts. Relaxed is enough: only the loop thread can
+    /// find its own id here, and it wrote it; any other thread sees 0 or a different id.
+    private let thread = Atomic<UInt>(0)
+    /// Set by finish(): jobs go to the global executor from then on (loop thread only).
+    private var jobsClosed = false
     private var localJobs: [UnownedJob] = []
     private var runningJobs: [UnownedJob] = []
+    // Synchronization.Mutex, not LoomThreading's internal FutexMutex (not visible here). Its lock is
+    // in the uninstrumented standard library, so a Thread Sanitizer run may flag inbox accesses.
     private let inbox = Mutex(Inbox())
     private let inboxPending = Atomic<Bool>(false)
 
-    init(index: Int, server: EventLoopServer, listener: Socket?) throws(SocketError) {
+    init(index: Int, group: EventLoopGroup, listener: Socket?) throws(SocketError) {
         self.index = index
-        self.server = server
+        self.group = group
+        self.errorHandler = group.configuration.errorHandler
         self.listener = listener
         selector = try Selector<Transport?>()
         waker = selector.waker
-        readBuffer = .allocate(byteCount: max(4096, server.configuration.readBufferSize), alignment: 16)
+        readBuffer = .allocate(byteCount: max(4096, group.configuration.readBufferSize), alignment: 16)
         localJobs.reserveCapacity(64)
         runningJobs.reserveCapacity(64)
     }
@@ -74,28 +90,54 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     }
 
     var isOnLoopThread: Bool {
-        guard let thread else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
+        let thread = thread.load(ordering: .relaxed)
+        return thread != 0 && pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Reports through the server's error handler; safe from any thread, even after the loop stopped.
+    func report(_ error: any Error, peer: SocketAddress?) {
+        EventLoopGroup.report(error, peer: peer, to: errorHandler)
     }
 
     // MARK: Cross-thread entry points
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if isOnLoopThread {
+        if isOnLoopThread && !jobsClosed {
             localJobs.append(job)
-        } else {
-            inbox.withLock { $0.jobs.append(job) }
+            return
+        }
+        let queued = inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.jobs.append(job)
+            return true
+        }
+        if queued {
             inboxPending.store(true, ordering: .releasing)
             waker.wakeup()
+        } else {
+            // The loop is gone (a task outlived the grace period): run the job on a Dispatch thread
+            // rather than strand it, as if on this executor so the task does not hop back here. Such
+            // a task shares nothing with the loop any more (its transport is gone), only the atomic
+            // task count; a task's jobs never run two at a time.
+            DispatchQueue.global().async { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
         }
     }
 
     /// Hands an accepted connection to this loop (from the acceptor loop).
     func post(_ socket: Socket) {
-        inbox.withLock { $0.sockets.append(socket) }
-        inboxPending.store(true, ordering: .releasing)
-        waker.wakeup()
+        let queued = inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.sockets.append(socket)
+            return true
+        }
+        if queued {
+            inboxPending.store(true, ordering: .releasing)
+            waker.wakeup()
+        } else {
+            socket.close()
+            group.connectionClosed()
+        }
     }
 
     func wake() {
@@ -105,13 +147,21 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     // MARK: The loop
 
     func run() {
-        thread = pthread_self()
+        thread.store(pthread_self(), ordering: .relaxed)
         now = Self.clockMilliseconds()
         resumeAccepting()
         while true {
             let timeout = nextTimeout()
+            var clockRead = false
             do {
                 try selector.select(timeout: timeout) { _, events, transport in
+                    // The clock must be read after the wait, before any callback: a loop that slept
+                    // for a minute would otherwise stamp a new connection or a read a minute old,
+                    // and the idle sweep at the end of this turn would close it.
+                    if !clockRead {
+                        now = Self.clockMilliseconds()
+                        clockRead = true
+                    }
                     if let transport {
                         handle(transport, events)
                     } else {
@@ -119,15 +169,15 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
                     }
                 }
             } catch {
-                server.report(error, peer: nil)
+                report(error, peer: nil)
                 break
             }
-            now = Self.clockMilliseconds()
+            if !clockRead { now = Self.clockMilliseconds() }
             turns.store(turns.load(ordering: .relaxed) &+ 1, ordering: .relaxed)  // one writer: no RMW needed
             if inboxPending.load(ordering: .acquiring) { drainInbox() }
             runJobs()
             processLost()
-            if server.isStopping, checkStopping() { break }
+            if group.isStopping, checkStopping() { break }
             runTimers()
         }
         finish()
@@ -137,9 +187,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
         if !localJobs.isEmpty || !lost.isEmpty { return .zero }
         var wake: Int64?
         if let idleCheckAt { wake = idleCheckAt }
-        if acceptPause == .descriptors { wake = min(wake ?? .max, acceptRetryAt) }
-        if stopping { wake = min(wake ?? .max, stopDeadline) }
-        if server.isStopping && !stopping { return .zero }
+        if acceptPause == .failing, let until = acceptBackoff.pausedUntil {
+            wake = min(wake ?? .max, now.saturatingAdd(max(0, (until.nanoseconds - MonotonicInstant.now.nanoseconds + 999_999) / 1_000_000)))
+        }
+        if stopping {
+            // Past the deadline the stragglers are closed; only the final cut-off is left to wait for.
+            wake = min(wake ?? .max, now >= stopDeadline ? stopDeadline.saturatingAdd(1000) : stopDeadline)
+        }
+        if group.isStopping && !stopping { return .zero }
         guard let wake else { return nil }  // idle: block until something happens
         return .milliseconds(max(0, wake - now))
     }
@@ -181,7 +236,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
 
     /// A callback threw: report it, drop the connection (asyncio's `_fatal_error`).
     func fail(_ transport: Transport, _ error: any Error) {
-        server.report(error, peer: transport.peerAddress)
+        report(error, peer: transport.peerAddress)
         transport.writeBuffer.removeAll()
         lose(transport, error: error)
     }
@@ -190,31 +245,35 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
 
     func adopt(_ socket: Socket) {
         let fd = socket.fileDescriptor
-        if server.configuration.noDelay { try? socket.setOption(.noDelay, true) }
+        if group.configuration.noDelay { try? socket.setOption(.noDelay, true) }
         let handler: any StreamProtocol
-        switch server.handler {
+        switch group.handler {
         case .protocolFactory(let make): handler = make()
         case .async(let body): handler = AsyncConnectionAdapter(body: body)
         }
         let transport = Transport(
             socket: socket, loop: self, handler: handler,
-            highWaterMark: server.configuration.writeBufferHighWaterMark,
-            lowWaterMark: server.configuration.writeBufferLowWaterMark ?? server.configuration.writeBufferHighWaterMark / 4)
+            highWaterMark: group.configuration.writeBufferHighWaterMark,
+            lowWaterMark: group.configuration.writeBufferLowWaterMark ?? group.configuration.writeBufferHighWaterMark / 4)
         transport.lastActivity = now
         if Int(fd) >= connections.count {
             connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, connections.count / 2 + 64)))
         }
-        connections[Int(fd)] = transport
-        connectionCount += 1
         do {
             try selector.register(fileDescriptor: fd, events: .read, data: transport)
             transport.registered = true
         } catch {
-            server.report(error, peer: nil)
-            lose(transport, error: error)
+            // Never made, so never lost: the protocol hears nothing of this connection.
+            report(error, peer: nil)
+            transport.state = .closed
+            transport.handler = ClosedProtocol.shared
+            socket.close()
+            group.connectionClosed()
             return
         }
-        if let timeout = server.idleTimeoutMilliseconds, idleCheckAt == nil { idleCheckAt = now + timeout }
+        connections[Int(fd)] = transport
+        connectionCount += 1
+        if let timeout = group.idleTimeoutMilliseconds, idleCheckAt == nil { idleCheckAt = now.saturatingAdd(timeout) }
         do {
             try handler.connectionMade(transport)
         } catch {
@@ -231,7 +290,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
                 transport.registered = false
             }
         } else if !transport.registered {
-            transport.registered = (try? selector.register(fileDescriptor: fd, events: transport.interest, data: transport)) != nil
+            do {
+                try selector.register(fileDescriptor: fd, events: transport.interest, data: transport)
+                transport.registered = true
+            } catch {
+                // Left unregistered the transport would never hear of its socket again.
+                transport.writeBuffer.removeAll()
+                lose(transport, error: error)
+            }
         } else {
             do {
                 try selector.modifyEvents(fileDescriptor: fd, events: transport.interest)
@@ -256,8 +322,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
         transport.socket.close()
         connectionCount -= 1
         lost.append(transport)
-        server.connectionClosed()
-        if acceptPause == .descriptors { resumeAccepting() }  // a descriptor is free again
+        group.connectionClosed()
+        if acceptPause == .failing { resumeAccepting() }  // a descriptor is free again
     }
 
     private func processLost() {
@@ -274,38 +340,36 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     // MARK: Accepting
 
     private func acceptBurst() {
-        guard let listener, acceptPause == .none, !server.isStopping else { return }
+        guard let listener, acceptPause == .none, !group.isStopping else { return }
         for _ in 0..<64 {
-            guard server.reserveConnection() else {
+            guard group.reserveConnection() else {
                 pauseAccepting(.maxConnections)
                 return
             }
             do {
                 guard let socket = try listener.acceptNonBlocking() else {
-                    server.connectionClosed()
+                    group.connectionClosed()
                     return
                 }
-                emfileReported = false
-                acceptBackoff = 10
-                server.dispatch(socket, from: self)
+                acceptErrorReportedAt = nil
+                acceptBackoff.reset()
+                group.dispatch(socket, from: self)
             } catch {
-                server.connectionClosed()
+                group.connectionClosed()
                 switch error.kind {
-                case .tooManyOpenFiles:
-                    // Out of descriptors: stop watching the listener (level-triggered epoll would spin),
-                    // retry after a back-off or as soon as one of our connections closes.
-                    if !emfileReported {
-                        emfileReported = true
-                        server.report(error, peer: nil)
-                    }
-                    acceptRetryAt = now + acceptBackoff
-                    acceptBackoff = min(acceptBackoff * 2, 1000)
-                    pauseAccepting(.descriptors)
-                    return
                 case .connectionAborted, .connectionReset, .permissionDenied:
                     continue  // that client is gone; the next may be fine
                 default:
-                    server.report(error, peer: nil)
+                    // Out of descriptors (EMFILE, ENFILE), buffers or memory (ENOBUFS, ENOMEM), or a broken
+                    // listener: the listener stays readable and level-triggered epoll would spin. Stop
+                    // watching it and retry after a back-off (10 ms doubling to 1 s), or as soon as one of
+                    // our connections closes; report the first failure and then at most once a second.
+                    if acceptErrorReportedAt.map({ now - $0 >= 1000 }) ?? true {
+                        acceptErrorReportedAt = now
+                        report(error, peer: nil)
+                    }
+                    acceptBackoff.pause()
+                    pauseAccepting(.failing)
                     return
                 }
             }
@@ -318,12 +382,12 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
             _ = try? selector.unregister(listener)
             listenerRegistered = false
         }
-        if reason == .maxConnections { server.noteAcceptPaused() }
+        if reason == .maxConnections { group.noteAcceptPaused() }
     }
 
     /// Watches the listener again (after a pause, or at start).
     func resumeAccepting() {
-        guard let listener, !listenerRegistered, !server.isStopping else { return }
+        guard let listener, !listenerRegistered, !group.isStopping else { return }
         acceptPause = .none
         listenerRegistered = (try? selector.register(listener, events: .read, data: nil)) != nil
     }
@@ -331,16 +395,17 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     // MARK: Turn housekeeping
 
     private func drainInbox() {
-        inboxPending.store(false, ordering: .releasing)
+        // Cleared before taking the inbox: a producer that appends after this sets it again.
+        inboxPending.store(false, ordering: .relaxed)
         let (jobs, sockets) = inbox.withLock { inbox in
             defer { inbox.jobs.removeAll(keepingCapacity: true); inbox.sockets.removeAll(keepingCapacity: true) }
             return (inbox.jobs, inbox.sockets)
         }
         localJobs.append(contentsOf: jobs)
         for socket in sockets {
-            if server.isStopping {
+            if group.isStopping {
                 socket.close()
-                server.connectionClosed()
+                group.connectionClosed()
             } else {
                 adopt(socket)
             }
@@ -359,15 +424,15 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
     }
 
     private func runTimers() {
-        if acceptPause == .maxConnections, server.hasRoom { resumeAccepting() }
-        if acceptPause == .descriptors, now >= acceptRetryAt { resumeAccepting() }
+        if acceptPause == .maxConnections, group.hasRoom { resumeAccepting() }
+        if acceptPause == .failing, !acceptBackoff.isPaused() { resumeAccepting() }
         if let check = idleCheckAt, now >= check { sweepIdle() }
     }
 
     /// Closes connections idle for longer than the idle timeout. Runs at most every eighth of the
     /// timeout, so a connection is closed between 1× and 1.125× the timeout after its last I/O.
     private func sweepIdle() {
-        guard let timeout = server.idleTimeoutMilliseconds, connectionCount > 0 else {
+        guard let timeout = group.idleTimeoutMilliseconds, connectionCount > 0 else {
             idleCheckAt = nil
             return
         }
@@ -380,14 +445,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
                 oldest = min(oldest, transport.lastActivity)
             }
         }
-        idleCheckAt = oldest == .max ? nil : max(oldest + timeout, now + max(1, timeout / 8))
+        idleCheckAt = oldest == .max ? nil : max(oldest.saturatingAdd(timeout), now.saturatingAdd(max(1, timeout / 8)))
     }
 
     /// Returns true when the loop may exit.
     private func checkStopping() -> Bool {
         if !stopping {
             stopping = true
-            stopDeadline = now + server.gracePeriodMilliseconds
+            stopDeadline = now.saturatingAdd(group.gracePeriodMilliseconds)
             if let listener {
                 if listenerRegistered { _ = try? selector.unregister(listener) }
                 listenerRegistered = false
@@ -402,7 +467,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
                 transport.writeBuffer.removeAll()
                 lose(transport, error: SocketError.serverShutdown)
             }
-            if now >= stopDeadline + 1000 { return true }  // a task stuck elsewhere cannot hold the loop
+            if now >= stopDeadline.saturatingAdd(1000) { return true }  // a task stuck elsewhere cannot hold the loop
         }
         return false
     }
@@ -412,6 +477,19 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {  // loop state is tou
             lose(transport, error: SocketError.serverShutdown)
         }
         processLost()
+        // From now on no job waits for this loop: the inbox is closed and what it holds runs once
+        // here; anything a task schedules later goes to the global executor.
+        let (jobs, sockets) = inbox.withLock { inbox in
+            inbox.closed = true
+            defer { inbox.jobs = []; inbox.sockets = [] }
+            return (inbox.jobs, inbox.sockets)
+        }
+        for socket in sockets {
+            socket.close()
+            group.connectionClosed()
+        }
+        localJobs.append(contentsOf: jobs)
+        jobsClosed = true
         runJobs()
         listener?.close()
         listener = nil

@@ -26,8 +26,9 @@ import Synchronization
 /// try server.serveForever()          // until shutdown() from another thread
 /// ```
 ///
-/// The listening socket is bound in `init` (so ``serverAddress`` has the real port when
-/// `port` is 0); threads start with ``start()`` or ``serveForever()``.
+/// The listening sockets are bound and the loop threads created in `init` (so ``serverAddress``
+/// has the real port when `port` is 0, and a busy port or a system out of threads throws there);
+/// the loops start running with ``start()`` or ``serveForever()``.
 public final class EventLoopServer: Sendable {
     /// How connections reach the loops.
     public enum AcceptStrategy: Sendable, Hashable {
@@ -96,25 +97,21 @@ public final class EventLoopServer: Sendable {
     }
 
     /// The configuration the server runs with.
-    public let configuration: Configuration
+    public var configuration: Configuration { group.configuration }
     /// The bound address (with the real port).
     public let serverAddress: SocketAddress
 
-    let handler: ConnectionHandler
-    let idleTimeoutMilliseconds: Int64?
-    // Written once in init before any thread starts, read-only afterwards.
-    nonisolated(unsafe) private(set) var loops: [EventLoop] = []
-    private let threads = Mutex<[LoopThread]?>(nil)
-    private let state = Atomic<Int>(0)  // 0 created, 1 running, 2 stopping
-    private let active = Atomic<Int>(0)
-    private let acceptPaused = Atomic<Bool>(false)
-    private let grace = Atomic<Int64>(5000)
-    private let nextLoop = Atomic<Int>(0)
-    private let runningLoops = Atomic<Int>(0)
-    private let exited = OneShotLatch()
+    /// The loops and their shared state. The loop threads keep it alive (not this object), so
+    /// dropping the last reference to the server, even on a loop thread, never frees what a loop uses.
+    let group: EventLoopGroup
+    var loops: [EventLoop] { group.loops }
 
     /// A server whose connections are handled by `protocolFactory()`'s objects (asyncio's
     /// `loop.create_server(protocol_factory)`). The factory runs on the loop threads.
+    ///
+    /// Throws ``SocketError/Kind/addressInUse`` when another socket (even another
+    /// `EventLoopServer` of this user) already listens on the port, and the `pthread_create`
+    /// error when the system cannot create the loop threads.
     public convenience init(
         configuration: Configuration = Configuration(),
         protocolFactory: @escaping @Sendable () -> any StreamProtocol
@@ -133,69 +130,31 @@ public final class EventLoopServer: Sendable {
     }
 
     init(configuration: Configuration, handler: ConnectionHandler) throws(SocketError) {
-        self.configuration = configuration
-        self.handler = handler
-        idleTimeoutMilliseconds = configuration.idleTimeout.map { timeout in
-            let (seconds, atto) = timeout.components
-            return max(1, seconds * 1000 + atto / 1_000_000_000_000_000)
-        }
-        let count = max(1, configuration.loops ?? Int(cloom_cpu_count()))
-        let reusePort = configuration.acceptStrategy == .reusePort && count > 1
-        let first = try Socket.createServer(
-            host: configuration.host, port: configuration.port, reusePort: reusePort, backlog: configuration.backlog)
-        first.timeout = .zero
-        serverAddress = try first.localAddress
-        var listeners: [Socket?] = [first]
-        for _ in 1..<count {
-            if reusePort {
-                let more = try Socket.createServer(
-                    host: serverAddress.host, port: serverAddress.port, family: serverAddress.family, reusePort: true,
-                    backlog: configuration.backlog)
-                more.timeout = .zero
-                listeners.append(more)
-            } else {
-                listeners.append(nil)
-            }
-        }
-        var made: [EventLoop] = []
-        for (index, listener) in listeners.enumerated() {
-            made.append(try EventLoop(index: index, server: self, listener: listener))
-        }
-        loops = made
+        group = try EventLoopGroup(configuration: configuration, handler: handler)
+        serverAddress = group.serverAddress
     }
 
     deinit {
-        shutdown(gracePeriod: .zero)
+        // On a loop thread (the last reference dropped inside a handler) this cannot wait for
+        // the loops: they are told to stop and their threads detached; they keep the group alive.
+        group.shutdown(gracePeriod: .zero, detachIfOnLoop: true)
     }
 
     /// The number of event loops.
-    public var loopCount: Int { loops.count }
+    public var loopCount: Int { group.loops.count }
 
     /// Connections open right now (accepted and not yet closed), across all loops.
-    public var connectionCount: Int { active.load(ordering: .relaxed) }
+    public var connectionCount: Int { group.connectionCount }
 
-    /// Starts the loop threads and returns. Idempotent.
+    /// Starts the loops and returns. Idempotent; does nothing after ``shutdown(gracePeriod:)``.
     public func start() {
-        threads.withLock { threads in
-            guard threads == nil, state.load(ordering: .relaxed) == 0 else { return }
-            state.store(1, ordering: .releasing)
-            runningLoops.store(loops.count, ordering: .relaxed)
-            threads = loops.map { loop in
-                LoopThread(name: "loom-loop-\(loop.index)") { [self] in
-                    loop.run()
-                    if runningLoops.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { exited.open() }
-                }
-            }
-        }
+        group.start()
     }
 
     /// Python's `serve_forever()`: starts the loops if needed and returns once ``shutdown(gracePeriod:)``
     /// has stopped them.
     public func serveForever() {
-        start()
-        guard threads.withLock({ $0 != nil }) else { return }
-        exited.wait()
-        joinThreads()
+        group.serveForever()
     }
 
     /// Stops the server gracefully: no new connections (the listening sockets close at once),
@@ -203,91 +162,6 @@ public final class EventLoopServer: Sendable {
     /// rest are closed. Returns when every loop has stopped; from a loop thread (inside a
     /// handler) it returns at once instead of deadlocking, as Python's would.
     public func shutdown(gracePeriod: Duration = .seconds(5)) {
-        let (seconds, atto) = gracePeriod.components
-        grace.store(max(0, seconds * 1000 + atto / 1_000_000_000_000_000), ordering: .relaxed)
-        let previous = state.exchange(2, ordering: .acquiringAndReleasing)
-        if previous == 0 {
-            // Never started: nothing runs, just release the listening sockets.
-            for loop in loops { loop.listener?.close() }
-            return
-        }
-        for loop in loops { loop.wake() }
-        if loops.contains(where: { $0.isOnLoopThread }) { return }
-        exited.wait()
-        joinThreads()
-    }
-
-    private func joinThreads() {
-        let toJoin = threads.withLock { threads -> [LoopThread] in
-            defer { if threads != nil { threads = [] } }
-            return threads ?? []
-        }
-        for thread in toJoin { thread.join() }
-    }
-
-    // MARK: Loop side
-
-    var isStopping: Bool { state.load(ordering: .relaxed) == 2 }
-    var gracePeriodMilliseconds: Int64 { grace.load(ordering: .relaxed) }
-    var hasRoom: Bool {
-        guard let limit = configuration.maxConnections else { return true }
-        return active.load(ordering: .relaxed) < limit
-    }
-
-    /// Counts a connection about to be accepted; false when ``Configuration/maxConnections`` is reached.
-    func reserveConnection() -> Bool {
-        guard let limit = configuration.maxConnections else {
-            active.add(1, ordering: .relaxed)
-            return true
-        }
-        var current = active.load(ordering: .relaxed)
-        while current < limit {
-            let (exchanged, original) = active.compareExchange(
-                expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-        return false
-    }
-
-    func connectionClosed() {
-        active.subtract(1, ordering: .relaxed)
-        if acceptPaused.load(ordering: .relaxed), acceptPaused.exchange(false, ordering: .relaxed) {
-            for loop in loops { loop.wake() }
-        }
-    }
-
-    func noteAcceptPaused() {
-        acceptPaused.store(true, ordering: .relaxed)
-    }
-
-    /// Gives an accepted connection to a loop.
-    func dispatch(_ socket: Socket, from acceptor: EventLoop) {
-        if configuration.acceptStrategy == .reusePort || loops.count == 1 {
-            acceptor.adopt(socket)
-            return
-        }
-        let target = loops[nextLoop.add(1, ordering: .relaxed).oldValue % loops.count]
-        if target === acceptor { acceptor.adopt(socket) } else { target.post(socket) }
-    }
-
-    func report(_ error: any Error, peer: SocketAddress?) {
-        if let handler = configuration.errorHandler {
-            handler(error, peer)
-            return
-        }
-        let dashes = String(repeating: "-", count: 40)
-        let from = peer.map { "\($0)" } ?? "the server"
-        let text = "\(dashes)\nException occurred during processing of request from \(from)\n\(error)\n\(dashes)\n"
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        group.shutdown(gracePeriod: gracePeriod, detachIfOnLoop: false)
     }
 }

@@ -12,7 +12,9 @@
 /// ```
 ///
 /// Order: ``connectionMade(_:)``, then any number of ``dataReceived(_:)``, at most one
-/// ``eofReceived()``, and exactly one ``connectionLost(_:)``. A callback that throws has its
+/// ``eofReceived()``, and exactly one ``connectionLost(_:)``. A connection the loop cannot set up
+/// (its epoll registration fails) is closed and reported before ``connectionMade(_:)``, and the
+/// protocol gets no callback at all: `connectionLost` only ever follows `connectionMade`. A callback that throws has its
 /// error reported (see ``EventLoopServer/Configuration/errorHandler``) and the connection is
 /// aborted; the server carries on.
 public protocol StreamProtocol: AnyObject {
@@ -38,16 +40,23 @@ public protocol StreamProtocol: AnyObject {
     /// The transport's write buffer went above its high-water mark: stop producing.
     func pauseWriting()
 
-    /// The write buffer drained to its low-water mark: produce again.
+    /// The write buffer drained to its low-water mark (or below): produce again.
     func resumeWriting()
 }
 
 extension StreamProtocol {
+    /// Does nothing.
     public func connectionMade(_ transport: Transport) throws {}
+    /// Copies `data` into an array and calls ``dataReceived(bytes:)``.
     public func dataReceived(_ data: UnsafeRawBufferPointer) throws { try dataReceived(bytes: Array(data)) }
+    /// Ignores the bytes.
     public func dataReceived(bytes: [UInt8]) throws {}
+    /// Returns false: the transport closes once its writes are flushed.
     public func eofReceived() throws -> Bool { false }
+    /// Does nothing.
     public func connectionLost(_ error: (any Error)?) {}
+    /// Does nothing (the write buffer keeps growing).
     public func pauseWriting() {}
+    /// Does nothing.
     public func resumeWriting() {}
 }

@@ -26,7 +26,7 @@ public final class Transport {
     var registered = false
     var writeEOFPending = false
     var lostError: (any Error)?
-    /// Loop clock (milliseconds) of the last read or write, for the idle timeout.
+    /// Loop clock (milliseconds) of the last read or of the last send that moved bytes, for the idle timeout.
     var lastActivity: Int64 = 0
 
     /// Above this many buffered bytes the protocol is asked to pause writing (asyncio: 64 KiB).
@@ -74,6 +74,7 @@ public final class Transport {
         if writeBuffer.isEmpty {
             switch socket.sendNonBlocking(data) {
             case .bytes(let n):
+                lastActivity = loop.now  // a connection busy sending is not idle
                 if n == data.count { return }
                 writeBuffer.append(UnsafeRawBufferPointer(rebasing: data[n...]))
             case .wouldBlock, .endOfFile:
@@ -151,6 +152,10 @@ public final class Transport {
             case .bytes(let n):
                 writeBuffer.consume(n)
                 lastActivity = loop.now
+                // As asyncio: resume at the low-water mark, not only once empty, so the protocol
+                // refills the buffer before the socket runs dry.
+                checkLowWater()
+                if state == .closed { return }  // resumeWriting() aborted
             case .wouldBlock, .endOfFile:
                 return
             case .failed(let code):
@@ -158,6 +163,7 @@ public final class Transport {
                 return
             }
         }
+        if state == .closed { return }
         if state == .closing {
             loop.lose(self, error: nil)
             return
