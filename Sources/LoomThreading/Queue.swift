@@ -26,10 +26,21 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
     private var limit: Int
     private var unfinishedTasks = 0
     private var isShutDownFlag = false
+    /// The item count, mirrored outside the mutex so a waiter can spin on it without the lock.
+    private let approximateCount = Atomic<Int>(0)
 
     /// A queue holding at most `maxsize` items; 0 or less means unbounded.
     public init(maxsize: Int = 0) {
         limit = maxsize
+    }
+
+    /// Before parking, drops the mutex and spins briefly until `ready` (read from the atomic
+    /// count) holds: in a stream of hand-offs the other thread usually acts within a microsecond,
+    /// and a spin costs no system call on either side. Returns with the mutex held again.
+    private func spinOutsideLock(until ready: (Int) -> Bool) {
+        mutex.unlock()
+        for _ in 0..<spinLimit where ready(approximateCount.load(ordering: .relaxed)) { break }
+        mutex.lock()
     }
 
     // Storage, overridden by the subclasses; always called with `mutex` held.
@@ -76,19 +87,24 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
             } else if let timeout {
                 if timeout < .zero { throw .negativeTimeout }
                 let deadline = Deadline.after(timeout)
+                if storageCount >= limit { spinOutsideLock { [limit] in $0 < limit } }
                 while storageCount >= limit {
+                    if isShutDownFlag { throw .shutDown }
                     if deadline.hasPassed { throw .full }
                     _ = notFull.wait(releasing: mutex, deadline: deadline)
                     if isShutDownFlag { throw .shutDown }
                 }
             } else {
+                if storageCount >= limit { spinOutsideLock { [limit] in $0 < limit } }
                 while storageCount >= limit {
+                    if isShutDownFlag { throw .shutDown }
                     _ = notFull.wait(releasing: mutex, deadline: nil)
                     if isShutDownFlag { throw .shutDown }
                 }
             }
         }
         storagePut(item)
+        approximateCount.store(storageCount, ordering: .relaxed)
         unfinishedTasks += 1
         notEmpty.notify()
     }
@@ -113,18 +129,23 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
         } else if let timeout {
             if timeout < .zero { throw .negativeTimeout }
             let deadline = Deadline.after(timeout)
+            if storageCount == 0 { spinOutsideLock { $0 > 0 } }
             while storageCount == 0 {
+                if isShutDownFlag { throw .shutDown }
                 if deadline.hasPassed { throw .empty }
                 _ = notEmpty.wait(releasing: mutex, deadline: deadline)
                 if isShutDownFlag && storageCount == 0 { throw .shutDown }
             }
         } else {
+            if storageCount == 0 { spinOutsideLock { $0 > 0 } }
             while storageCount == 0 {
+                if isShutDownFlag { throw .shutDown }
                 _ = notEmpty.wait(releasing: mutex, deadline: nil)
                 if isShutDownFlag && storageCount == 0 { throw .shutDown }
             }
         }
         let item = storageGet()
+        approximateCount.store(storageCount, ordering: .relaxed)
         notFull.notify()
         return item
     }
@@ -169,6 +190,7 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
                     _ = storageGet()
                     if unfinishedTasks > 0 { unfinishedTasks -= 1 }
                 }
+                approximateCount.store(0, ordering: .relaxed)
                 allTasksDone.notifyAll()
             }
             notEmpty.notifyAll()

@@ -49,6 +49,11 @@ open class Thread: @unchecked Sendable {
     /// 1 once the new thread has recorded its native id (2: not yet, and someone sleeps on it).
     let published = FutexWord(0)
     let isDummy: Bool
+    /// The POSIX thread, created joinable so that `join()` reaps it (its stack goes back to
+    /// glibc's cache at once, as with `pthread_join`); detached in `deinit` if nobody joined it.
+    private let handle = Atomic<UInt>(0)
+    /// 0 not reaped, 1 reaped or detached: whoever flips it does the one `pthread_join`/`detach`.
+    private let reaped = Atomic<Bool>(false)
     /// Cleanups registered by `ThreadLocal` for this thread, run as it ends.
     var threadCleanups: [() -> Void] = []
 
@@ -145,7 +150,6 @@ open class Thread: @unchecked Sendable {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         if stackSize > 0, pthread_attr_setstacksize(&attributes, stackSize) != 0 {
             state.withLock { $0.started = false }
             ThreadRegistry.shared.remove(self)
@@ -163,6 +167,7 @@ open class Thread: @unchecked Sendable {
             ThreadRegistry.shared.remove(self)
             throw .cannotStartThread(errno: result)
         }
+        self.handle.store(UInt(handle), ordering: .releasing)
         state.withLock { if $0.ident == nil { $0.ident = UInt(handle) } }
     }
 
@@ -214,7 +219,25 @@ open class Thread: @unchecked Sendable {
         if isDummy { throw .joinDummyThread }
         guard state.withLock({ $0.started }) else { throw .joinBeforeStart }
         if self === Thread.current { throw .joinCurrentThread }
-        return Thread.await(finished, deadline: Deadline.after(timeout))
+        guard Thread.await(finished, deadline: Deadline.after(timeout)) else { return false }
+        reap()
+        return true
+    }
+
+    /// Joins the finished POSIX thread once (it is returning from its body by now).
+    private func reap() {
+        let thread = handle.load(ordering: .acquiring)
+        guard thread != 0, !reaped.load(ordering: .relaxed),
+            reaped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        pthread_join(pthread_t(thread), nil)
+    }
+
+    deinit {
+        let thread = handle.load(ordering: .acquiring)
+        if thread != 0, reaped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            pthread_detach(pthread_t(thread))
+        }
     }
 
     /// Sets a one-shot flag to 1, waking its sleepers only if there are any.

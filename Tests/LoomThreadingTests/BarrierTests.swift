@@ -9,7 +9,7 @@ import Testing
         let indices = Shared<[Int]>([])
         for _ in 0..<3 {  // reusable round after round
             let threads = try (0..<4).map { _ in try spawn { let index = try barrier.wait(); indices.update { $0.append(index) } } }
-            for thread in threads { try thread.join() }
+            for thread in threads { #expect(try thread.join(timeout: generous)) }
         }
         #expect(actions.value == 3)
         #expect(indices.value.sorted() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
@@ -32,7 +32,7 @@ import Testing
         let took = elapsed {
             do { try barrier.wait(timeout: .milliseconds(100)) } catch { broken = true }
         }
-        try other.join()
+        #expect(try other.join(timeout: generous))
         #expect(broken)
         #expect(otherBroken.value)
         #expect(took >= 0.1 && took < 1.5)
@@ -56,7 +56,7 @@ import Testing
         }
         #expect(eventually { barrier.nWaiting == 2 })
         barrier.abort()
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(brokenCount.value == 2)
         #expect(barrier.nWaiting == 0)
         #expect(throws: BrokenBarrierError.self) { try barrier.wait(timeout: generous) }
@@ -68,12 +68,12 @@ import Testing
         let waiter = try spawn { do { try barrier.wait() } catch { broken.value = true } }
         #expect(eventually { barrier.nWaiting == 1 })
         barrier.reset()
-        try waiter.join()
+        #expect(try waiter.join(timeout: generous))
         #expect(broken.value)
         #expect(!barrier.isBroken)
         let partner = try spawn { try barrier.wait(timeout: generous) }
         #expect(try barrier.wait(timeout: generous) >= 0)
-        try partner.join()
+        #expect(try partner.join(timeout: generous))
     }
 
     @Test func failingActionBreaksTheBarrier() throws {
@@ -83,7 +83,7 @@ import Testing
         #expect(eventually { barrier.nWaiting == 1 })
         var mine: BrokenBarrierError?
         do { try barrier.wait() } catch { mine = error }
-        try other.join()
+        #expect(try other.join(timeout: generous))
         #expect(mine?.actionError is Boom, "the thread that ran the action gets its error")
         #expect(otherError.value != nil && otherError.value?.actionError == nil)
         #expect(barrier.isBroken)

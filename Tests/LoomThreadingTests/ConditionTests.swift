@@ -55,7 +55,7 @@ import Testing
         #expect(eventually { ready.value > 0 })
         // The waiter released every level while waiting, so we can take the lock.
         try condition.withLock { try condition.notify() }
-        try waiter.join()
+        #expect(try waiter.join(timeout: generous))
         #expect(result.value == true)
     }
 
@@ -79,7 +79,7 @@ import Testing
         sleep(seconds: 0.05)
         #expect(Set(woken.value) == [0, 1], "the two oldest waiters, and no more")
         try condition.withLock { try condition.notify(n: 0); try condition.notifyAll() }
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(woken.value.count == 4)
     }
 
@@ -101,12 +101,19 @@ import Testing
                 sleep(seconds: 0.01)
             }
         }
-        var result = true
-        let took = try elapsed {
-            try condition.withLock { result = try condition.wait(for: { false }, timeout: .milliseconds(200)) }
+        // In a thread of its own, so a wait that never ends fails the test instead of hanging it.
+        let outcome = Shared<(Bool, Double)?>(nil)
+        let waiter = try spawn {
+            var result = true
+            let took = try elapsed {
+                try condition.withLock { result = try condition.wait(for: { false }, timeout: .milliseconds(200)) }
+            }
+            outcome.value = (result, took)
         }
+        #expect(try waiter.join(timeout: .seconds(10)))
         stop.set()
-        try notifier.join()
+        #expect(try notifier.join(timeout: generous))
+        let (result, took) = try #require(outcome.value)
         #expect(!result)
         #expect(took >= 0.2 && took < 2.0)
         let calls = Counter()
@@ -129,6 +136,6 @@ import Testing
         try condition.withLock { () throws in
             #expect(try condition.wait(for: { items.value == 3 }, timeout: generous))
         }
-        try producer.join()
+        #expect(try producer.join(timeout: generous))
     }
 }

@@ -12,8 +12,8 @@ import Testing
         try timer.start()
         let thread = LoomThread { _ = Foundation.Thread.isMainThread }
         try thread.start()
-        try thread.join()
-        try timer.join()
+        #expect(try thread.join(timeout: generous))
+        #expect(try timer.join(timeout: generous))
         #expect(fired.isSet)
         // Names Foundation does not have need no qualification.
         let lock = Lock()

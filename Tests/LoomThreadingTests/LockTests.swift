@@ -61,7 +61,7 @@ import Testing
         }
         #expect(try lock.acquire(timeout: generous))
         try lock.release()
-        try releaser.join()
+        #expect(try releaser.join(timeout: generous))
     }
 
     @Test func mutualExclusion() throws {
@@ -70,7 +70,7 @@ import Testing
         let threads = try (0..<4).map { _ in
             try spawn { for _ in 0..<20_000 { lock.withLock { box.value += 1 } } }
         }
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(box.value == 80_000)
     }
 
@@ -127,7 +127,7 @@ final class Unprotected: @unchecked Sendable {
         sleep(seconds: 0.05)
         #expect(got.value == nil, "still held once")
         try lock.release()
-        try waiter.join()
+        #expect(try waiter.join(timeout: generous))
         #expect(got.value == true)
     }
 
@@ -154,7 +154,7 @@ final class Unprotected: @unchecked Sendable {
         let threads = try (0..<4).map { _ in
             try spawn { for _ in 0..<10_000 { lock.withLock { lock.withLock { box.value += 1 } } } }
         }
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(box.value == 40_000)
     }
 }

@@ -68,7 +68,7 @@ import Testing
             for expected in 0..<5 { #expect(try queue.get(timeout: generous) == expected) }
         }
         for value in 0..<5 { try queue.put(value, timeout: generous) }
-        try consumer.join()
+        #expect(try consumer.join(timeout: generous))
     }
 
     @Test func taskDoneAndJoin() throws {
@@ -86,7 +86,7 @@ import Testing
         }
         queue.join()
         #expect(processed.value == 3)
-        try worker.join()
+        #expect(try worker.join(timeout: generous))
         #expect(throws: QueueError.taskDoneTooManyTimes) { try queue.taskDone() }
         #expect(QueueError.taskDoneTooManyTimes.description == "task_done() called too many times")
     }
@@ -101,7 +101,7 @@ import Testing
         }
         sleep(seconds: 0.05)
         queue.shutdown()
-        try producer.join()
+        #expect(try producer.join(timeout: generous))
         #expect(blockedPut.value == .shutDown, "a blocked put is woken with ShutDown")
         #expect(queue.isShutDown)
         #expect(throws: QueueError.shutDown) { try queue.putNowait(9) }
@@ -143,7 +143,7 @@ import Testing
         #expect(!joined.wait(timeout: .milliseconds(50)))
         try queue.taskDone()
         #expect(joined.wait(timeout: generous))
-        try joiner.join()
+        #expect(try joiner.join(timeout: generous))
     }
 }
 
@@ -208,7 +208,7 @@ import Testing
         let shutter = try spawn { pool.shutdown(wait: true, cancelFutures: true) }
         #expect(eventually { queued.allSatisfy(\.isCancelled) })
         release.set()
-        try shutter.join()
+        #expect(try shutter.join(timeout: generous))
         try running.result()
     }
 }

@@ -39,7 +39,7 @@ import Testing
         sleep(seconds: 0.05)
         #expect(acquired.value == 2)
         try semaphore.release()
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(acquired.value == 3)
     }
 
@@ -79,7 +79,7 @@ import Testing
                 }
             }
         }
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(highWater.value <= 3)
         #expect(highWater.value >= 1)
         #expect(semaphore.value == 3)
@@ -114,7 +114,7 @@ import Testing
         let threads = try (0..<5).map { _ in try spawn { if event.wait(timeout: generous) { woken.increment() } } }
         sleep(seconds: 0.05)
         event.set()
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(woken.value == 5)
     }
 
@@ -132,7 +132,7 @@ import Testing
             sleep(seconds: 0.002)
             event.set()
             event.clear()
-            try waiter.join()
+            #expect(try waiter.join(timeout: generous))
             #expect(result.value == true)
         }
     }
@@ -148,7 +148,7 @@ import Testing
             fired.increment()
         }
         try timer.start()
-        try timer.join()
+        #expect(try timer.join(timeout: generous))
         #expect(fired.value == 1)
         #expect(firedAt.value - start >= 0.1)
         #expect(timer.isFinished)
@@ -160,9 +160,9 @@ import Testing
         let timer = LoomThreading.Timer(interval: .seconds(10)) { fired.increment() }
         try timer.start()
         sleep(seconds: 0.02)
-        let took = try elapsed {
+        let took = try elapsed { () throws in
             timer.cancel()
-            try timer.join()
+            #expect(try timer.join(timeout: generous))
         }
         #expect(fired.value == 0)
         #expect(took < 5)
@@ -173,7 +173,7 @@ import Testing
         let timer = LoomThreading.Timer(interval: .zero) { fired.increment() }
         timer.cancel()
         try timer.start()
-        try timer.join()
+        #expect(try timer.join(timeout: generous))
         #expect(fired.value == 0)
     }
 }

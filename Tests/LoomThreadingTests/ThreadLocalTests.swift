@@ -27,7 +27,7 @@ final class Tracked: Sendable {
                 seen.update { $0.append(before); $0.append(local.value) }
             }
         }
-        for thread in threads { try thread.join() }
+        for thread in threads { #expect(try thread.join(timeout: generous)) }
         #expect(local.value == 1)
         #expect(seen.value.filter { $0 == nil }.count == 3, "a new thread starts with no value")
         #expect(Set(seen.value.compactMap { $0 }) == [2, 3, 4])
@@ -55,8 +55,33 @@ final class Tracked: Sendable {
         }
         #expect(eventually { live.value == 1 })
         release.set()
-        try thread.join()
+        #expect(try thread.join(timeout: generous))
         #expect(live.value == 0, "destroyed before join() returns")
+    }
+
+    /// Records, as it is destroyed, whether its thread still counted as alive.
+    final class Witness: @unchecked Sendable {
+        // @unchecked Sendable: `thread` is set once before the value is stored.
+        let thread: Shared<LoomThreading.Thread?>
+        let aliveAtDeinit: Shared<Bool?>
+        init(thread: Shared<LoomThreading.Thread?>, aliveAtDeinit: Shared<Bool?>) {
+            self.thread = thread
+            self.aliveAtDeinit = aliveAtDeinit
+        }
+        deinit { aliveAtDeinit.value = thread.value?.isAlive }
+    }
+
+    @Test func loomThreadDestroysItsValuesBeforeItCountsAsFinished() throws {
+        let local = ThreadLocal<Witness>()
+        let holder = Shared<LoomThreading.Thread?>(nil)
+        let aliveAtDeinit = Shared<Bool?>(nil)
+        let thread = LoomThreading.Thread(daemon: true) {
+            local.value = Witness(thread: holder, aliveAtDeinit: aliveAtDeinit)
+        }
+        holder.value = thread
+        try thread.start()
+        #expect(try thread.join(timeout: generous))
+        #expect(aliveAtDeinit.value == true, "destroyed as the thread ends, before join() can return")
     }
 
     @Test func valueIsDestroyedWhenAForeignThreadEnds() throws {
@@ -95,7 +120,7 @@ final class Tracked: Sendable {
         local = nil
         #expect(live.value == 0, "freeing the ThreadLocal destroys the value of every thread still running")
         release.set()
-        try thread.join()
+        #expect(try thread.join(timeout: generous))
         #expect(live.value == 0)
     }
 }
