@@ -10,6 +10,8 @@
 #    connections with the server's RSS, bulk 64 KiB - with the C load generator, for:
 #      epoll       the C epoll server (the reference every ratio is taken against)
 #      nio1        SwiftNIO, one event loop
+#      thread, py_threading, py_asyncio  the other references (C thread per connection, Python)
+#      loom_threading  `loom serve --mode threading` (the course's ThreadingTCPServer, issue 4)
 #      loom        `loom serve --mode eventloop` (asyncio.Protocol-style handler)
 #      loom_async  `loom serve --mode async` (async/await handler on the event loop)
 #      loom_handoff  the Protocol handler with one acceptor handing connections over (only with
@@ -54,8 +56,10 @@ log "building loom (release) in $ROOT"
 (cd "$ROOT" && swift build -c release --product loom) > "$OUT/loom-build.log" 2>&1 || { tail -30 "$OUT/loom-build.log"; exit 1; }
 LOOM="$ROOT/.build/release/loom"
 
-SERVERS="epoll nio1 loom loom_async"
+# SERVERS may be narrowed from the environment; the default is every reference plus Loom's three modes.
+SERVERS=${SERVERS:-"epoll thread nio1 py_threading py_asyncio loom_threading loom loom_async"}
 CUSTOM="loom=$LOOM serve --mode eventloop --handler echo --port {PORT};loom_async=$LOOM serve --mode async --handler echo --port {PORT}"
+CUSTOM="$CUSTOM;loom_threading=$LOOM serve --mode threading --handler echo --port {PORT}"
 if [ "${ONE_LOOP:-0}" = 1 ]; then  # one loop even when unpinned (the C server has one thread)
   SERVERS="$SERVERS loom_1loop"
   CUSTOM="$CUSTOM;loom_1loop=$LOOM serve --mode eventloop --handler echo --loops 1 --port {PORT}"

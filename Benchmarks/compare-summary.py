@@ -13,8 +13,11 @@ from collections import defaultdict
 
 NAMES = {"epoll": "C epoll, 1 thread", "nio1": "SwiftNIO, 1 loop", "loom": "Loom eventloop (Protocol)",
          "loom_async": "Loom eventloop (async/await)", "loom_handoff": "Loom eventloop (hand-off accept)",
-         "loom_1loop": "Loom eventloop (Protocol, --loops 1)"}
-ORDER = ["epoll", "nio1", "loom", "loom_async", "loom_handoff", "loom_1loop"]
+         "loom_1loop": "Loom eventloop (Protocol, --loops 1)", "thread": "C thread per connection",
+         "py_threading": "Python ThreadingTCPServer", "py_asyncio": "Python asyncio",
+         "loom_threading": "Loom ThreadingTCPServer (thread per connection)"}
+ORDER = ["epoll", "thread", "nio1", "py_threading", "py_asyncio", "loom_threading", "loom", "loom_async",
+         "loom_handoff", "loom_1loop"]
 
 
 def records(path, prefix):
