@@ -98,4 +98,27 @@ import Testing
         }
         #expect(eventually(within: 5) { queue == nil }, "the exit hook no longer keeps the queue alive")
     }
+
+    /// The ring buffer under `Queue` keeps its items in raw memory: every item must come out in
+    /// order across wrap-around and growth, and a freed queue must release what it still holds.
+    @Test func queueKeepsOrderAcrossGrowthAndReleasesItsItems() throws {
+        let live = Counter()
+        var queue: Queue<Tracked>? = Queue<Tracked>()
+        var next = 0
+        var expected = 0
+        for round in 0..<5 {
+            for _ in 0..<(10 + round * 13) {
+                try queue!.put(Tracked(next, live: live))
+                next += 1
+            }
+            for _ in 0..<(7 + round * 5) {
+                #expect(try queue!.get(block: false).id == expected)
+                expected += 1
+            }
+        }
+        #expect(live.value == next - expected)
+        #expect(live.value > 0)
+        queue = nil
+        #expect(live.value == 0, "a freed queue releases the items it still held")
+    }
 }
