@@ -14,10 +14,12 @@ struct Deadline: Sendable, Comparable {
     }
 
     /// The deadline `timeout` from now; a negative timeout gives a deadline already past.
+    /// Never below zero (the clock's origin, long past): a negative absolute deadline is one the
+    /// kernel rejects (EINVAL), which a waiter would take for a wake-up and retry at once.
     static func after(_ timeout: Duration) -> Deadline {
         let now = Deadline.now().nanoseconds
         let (sum, overflow) = now.addingReportingOverflow(timeout.nanosecondsClamped)
-        return Deadline(nanoseconds: overflow ? (timeout < .zero ? 0 : Int64.max) : sum)
+        return Deadline(nanoseconds: overflow ? (timeout < .zero ? 0 : Int64.max) : max(0, sum))
     }
 
     /// `nil` (wait forever) for a `nil` timeout.

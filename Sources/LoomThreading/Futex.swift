@@ -29,9 +29,13 @@ struct FutexWord: ~Copyable {
             _ = cloom_futex_wait(address, expected, nil)
             return true
         }
+        if deadline.hasPassed { return false }
         var ts = deadline.absoluteTimespec
-        if cloom_futex_wait(address, expected, &ts) == -1, cloom_errno() == ETIMEDOUT {
-            return false
+        if cloom_futex_wait(address, expected, &ts) == -1 {
+            // EINVAL means the kernel rejected the deadline: reporting a wake-up instead would
+            // send the caller round its loop again at once, spinning.
+            let error = cloom_errno()
+            if error == ETIMEDOUT || error == EINVAL { return false }
         }
         return true
     }

@@ -23,7 +23,7 @@ public enum FutureError: Error, Sendable, Equatable, CustomStringConvertible {
 /// print(try answer.result(timeout: .seconds(1)))
 /// ```
 public final class Future<Value: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `state` is a Mutex; `done` is an Event.
+    // @unchecked Sendable: `state` is `Protected` (behind a futex mutex); `done` is an Event.
     enum State {
         case pending, running
         case finished(Result<Value, any Error>)

@@ -1,8 +1,8 @@
 /// A value behind a `FutexMutex`: the internal replacement for `Synchronization.Mutex`.
 ///
-/// Loom uses its own mutex everywhere because its atomics are compiled into Loom, where the
-/// Thread Sanitizer sees them; `Mutex`'s lock lives in the uninstrumented standard library, so
-/// TSan reports every access it guards as a race.
+/// LoomThreading (this module; the others may use `Mutex`) takes its own mutex because its atomics
+/// are compiled into this module, where the Thread Sanitizer sees them; `Mutex`'s lock lives in
+/// the uninstrumented standard library, so TSan may report the accesses it guards as races.
 final class Protected<Value>: @unchecked Sendable {
     // @unchecked Sendable: `value` is only reached through `withLock`, under `mutex`.
     private let mutex = FutexMutex()

@@ -48,6 +48,10 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
     func storageGet() -> Element { buffer.removeFirst()! }
     var storageCount: Int { buffer.count }
 
+    /// Whether a `put` must wait; re-read on every wake-up, since ``maxsize`` may have changed
+    /// (to 0 or less: unbounded) meanwhile.
+    private var isAtLimit: Bool { limit > 0 && storageCount >= limit }
+
     /// The bound; 0 or less means unbounded. May be changed at any time; every `put` re-reads it.
     public var maxsize: Int {
         get { mutex.withLock { limit } }
@@ -88,7 +92,7 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
                 if timeout < .zero { throw .negativeTimeout }
                 let deadline = Deadline.after(timeout)
                 if storageCount >= limit { spinOutsideLock { [limit] in $0 < limit } }
-                while storageCount >= limit {
+                while isAtLimit {
                     if isShutDownFlag { throw .shutDown }
                     if deadline.hasPassed { throw .full }
                     _ = notFull.wait(releasing: mutex, deadline: deadline)
@@ -96,7 +100,7 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
                 }
             } else {
                 if storageCount >= limit { spinOutsideLock { [limit] in $0 < limit } }
-                while storageCount >= limit {
+                while isAtLimit {
                     if isShutDownFlag { throw .shutDown }
                     _ = notFull.wait(releasing: mutex, deadline: nil)
                     if isShutDownFlag { throw .shutDown }

@@ -30,7 +30,7 @@ import Synchronization
 /// In a file that also imports Foundation, write `LoomThreading.Thread` (or `Loom.Thread`), since
 /// Foundation has a `Thread` of its own.
 open class Thread: @unchecked Sendable {
-    // @unchecked Sendable: mutable state lives in `state` (a Mutex) or in atomics; `target` and
+    // @unchecked Sendable: mutable state lives in `state` (`Protected`, behind a futex mutex) or in atomics; `target` and
     // `serial` are immutable; `threadCleanups` is only touched by the thread itself.
     struct State {
         var name: String

@@ -4,7 +4,8 @@ import Synchronization
 /// A value of which every thread has its own copy: Python's `threading.local`, typed.
 ///
 /// Each thread sees only what it stored itself. A thread's value is destroyed when that thread
-/// ends — for a Loom ``Thread``, before its `join()` returns — or when it sets `nil`.
+/// ends — for a Loom ``Thread``, before its `join()` returns — or when it sets `nil`. Freeing a
+/// `ThreadLocal` destroys the values every thread still holds in it.
 ///
 /// ```swift
 /// let connection = ThreadLocal<Connection> { Connection.open() }   // created on first use per thread
@@ -14,31 +15,25 @@ import Synchronization
 /// requestID.value = 42
 /// ```
 ///
-/// Built on a `pthread_key_t` with a destructor, so threads Loom did not start also release
-/// their values when they end.
+/// Any number of `ThreadLocal`s may be alive at once (one per connection is fine): they share a
+/// single process-wide `pthread_key_t` holding a per-thread table, whose destructor also releases
+/// the values of threads Loom did not start when they end.
 public final class ThreadLocal<Value>: @unchecked Sendable {
-    // @unchecked Sendable: each thread only reaches its own box through the pthread key; the
-    // shared bookkeeping is in `LocalBoxes`, behind a mutex. Values never cross threads.
-    private let key: pthread_key_t
+    // @unchecked Sendable: each thread only reaches its own table (through the pthread key), and
+    // only its own box in it; the table's dictionary is behind its mutex because a freed
+    // ThreadLocal removes its boxes from every thread's table. Values never cross threads.
     private let id: Int
     private let makeInitial: (@Sendable () -> Value)?
 
     /// A thread-local with no value in any thread until one is set (or, with `initialValue`,
     /// created by `initialValue()` the first time each thread reads it).
     public init(initialValue: (@Sendable () -> Value)? = nil) {
-        var key = pthread_key_t()
-        let result = pthread_key_create(&key) { pointer in
-            if let pointer { LocalBoxes.threadEnded(pointer) }
-        }
-        precondition(result == 0, "pthread_key_create failed (\(result)): too many ThreadLocals alive")
-        self.key = key
-        self.id = LocalBoxes.nextID()
+        self.id = LocalTables.nextID()
         self.makeInitial = initialValue
     }
 
     deinit {
-        pthread_key_delete(key)
-        LocalBoxes.destroyAll(of: id)
+        LocalTables.destroyAll(of: id)
     }
 
     /// This thread's value; `nil` if it has none. Setting `nil` destroys it.
@@ -64,26 +59,21 @@ public final class ThreadLocal<Value>: @unchecked Sendable {
     }
 
     private var currentBox: LocalBox<Value>? {
-        guard let pointer = pthread_getspecific(key) else { return nil }
-        return Unmanaged<LocalBox<Value>>.fromOpaque(pointer).takeUnretainedValue()
+        guard let table = LocalTables.current else { return nil }
+        guard let box = table.withLock({ $0[id] }) else { return nil }
+        return unsafeDowncast(box, to: LocalBox<Value>.self)
     }
 
     private func install(_ value: Value) {
-        let pointer = Unmanaged.passRetained(LocalBox(value)).toOpaque()
-        LocalBoxes.register(pointer, local: id)
-        pthread_setspecific(key, pointer)
-        // A Loom thread destroys its values itself as it ends, before `join()` returns.
-        if let thread = CurrentThread.get(), !thread.isDummy, thread !== mainThread {
-            thread.threadCleanups.append { [weak self] in self?.destroyCurrentValue() }
-        }
+        let table = LocalTables.currentOrNew()
+        let old = table.withLock { $0.updateValue(LocalBox(value), forKey: id) }
+        _ = old  // released here, outside the table's lock
     }
 
     private func destroyCurrentValue() {
-        guard let pointer = pthread_getspecific(key) else { return }
-        pthread_setspecific(key, nil)
-        if LocalBoxes.unregister(pointer) {
-            Unmanaged<AnyObject>.fromOpaque(pointer).release()
-        }
+        guard let table = LocalTables.current else { return }
+        let old = table.withLock { $0.removeValue(forKey: id) }
+        _ = old  // released here, outside the table's lock: its deinit may use thread-locals
     }
 }
 
@@ -92,52 +82,67 @@ final class LocalBox<Value> {
     init(_ value: Value) { self.value = value }
 }
 
-/// Which thread-local boxes are alive, so a box is released exactly once: by its thread (as it
-/// ends or sets `nil`) or by its `ThreadLocal`'s deinit, whichever unregisters it first. A box is
-/// only dereferenced after it was found here, under the lock, so never after it was freed.
-enum LocalBoxes {
-    struct Entry {
-        let local: Int
-        let thread: UInt
-    }
+/// One thread's thread-local values, keyed by `ThreadLocal` id.
+typealias LocalTable = Protected<[Int: AnyObject]>
 
-    /// Keyed by the box's address.
-    private static let boxes = Protected<[UInt: Entry]>([:])
+/// The process-wide pthread key and the set of every thread's table, so a freed `ThreadLocal`
+/// can remove its value from each. A table is created once per thread, registered once, and
+/// torn down once as the thread ends; setting and clearing values adds nothing per call.
+enum LocalTables {
     private static let counter = Atomic<Int>(0)
+    /// Every live thread's table (strong: the thread's own reference is in the key).
+    private static let tables = Protected<[ObjectIdentifier: LocalTable]>([:])
 
-    private static func address(_ pointer: UnsafeMutableRawPointer) -> UInt {
-        UInt(bitPattern: pointer)
-    }
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let result = pthread_key_create(&key) { pointer in
+            guard let pointer else { return }
+            LocalTables.threadEnded(Unmanaged<LocalTable>.fromOpaque(pointer).takeRetainedValue())
+        }
+        precondition(result == 0, "pthread_key_create failed: \(result)")
+        return key
+    }()
 
     static func nextID() -> Int { counter.add(1, ordering: .relaxed).newValue }
 
-    static func register(_ pointer: UnsafeMutableRawPointer, local: Int) {
-        boxes.withLock { $0[address(pointer)] = Entry(local: local, thread: UInt(pthread_self())) }
+    static var current: LocalTable? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        return Unmanaged<LocalTable>.fromOpaque(pointer).takeUnretainedValue()
     }
 
-    /// Returns whether the caller now owns the box's reference.
-    static func unregister(_ pointer: UnsafeMutableRawPointer) -> Bool {
-        boxes.withLock { $0.removeValue(forKey: address(pointer)) != nil }
-    }
-
-    /// The pthread key's destructor, in the exiting thread.
-    static func threadEnded(_ pointer: UnsafeMutableRawPointer) {
-        let owned = boxes.withLock { boxes in
-            guard boxes[address(pointer)]?.thread == UInt(pthread_self()) else { return false }
-            boxes[address(pointer)] = nil
-            return true
+    static func currentOrNew() -> LocalTable {
+        if let table = current { return table }
+        let table = LocalTable([:])
+        tables.withLock { $0[ObjectIdentifier(table)] = table }
+        pthread_setspecific(key, Unmanaged.passRetained(table).toOpaque())
+        // A Loom thread destroys its values itself as it ends, before `join()` returns: one
+        // cleanup per thread, however many values it sets and clears.
+        if let thread = CurrentThread.get(), !thread.isDummy, thread !== mainThread {
+            thread.threadCleanups.append {
+                guard let pointer = pthread_getspecific(key) else { return }
+                pthread_setspecific(key, nil)
+                threadEnded(Unmanaged<LocalTable>.fromOpaque(pointer).takeRetainedValue())
+            }
         }
-        if owned { Unmanaged<AnyObject>.fromOpaque(pointer).release() }
+        return table
+    }
+
+    /// The calling thread is ending (its key is already cleared): drops its table and values.
+    static func threadEnded(_ table: LocalTable) {
+        _ = tables.withLock { $0.removeValue(forKey: ObjectIdentifier(table)) }
+        let values = table.withLock { values in
+            defer { values = [:] }
+            return values
+        }
+        _ = values  // released outside every lock
     }
 
     static func destroyAll(of local: Int) {
-        let owned = boxes.withLock { boxes in
-            let mine = boxes.filter { $0.value.local == local }.map(\.key)
-            for address in mine { boxes[address] = nil }
-            return mine
+        let all = tables.withLock { Array($0.values) }
+        var removed: [AnyObject] = []
+        for table in all {
+            if let box = table.withLock({ $0.removeValue(forKey: local) }) { removed.append(box) }
         }
-        for address in owned {
-            Unmanaged<AnyObject>.fromOpaque(UnsafeMutableRawPointer(bitPattern: address)!).release()
-        }
+        _ = removed  // released outside every lock
     }
 }

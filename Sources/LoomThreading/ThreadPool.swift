@@ -22,8 +22,11 @@ public final class ThreadPool: Sendable {
 
     /// How many worker threads the pool runs.
     public let maxWorkers: Int
-    private let jobs = Queue<Job>()
+    let jobs = Queue<Job>()
     private let workers: [Thread]
+    /// The exit hook that shuts `jobs` down; removed by `shutdown` and `deinit`, and holding the
+    /// queue weakly meanwhile, so a freed pool's queue is freed too.
+    private let exitHook: Int?
 
     /// A pool of `maxWorkers` threads (by default, as Python: the number of CPUs + 4, at most 32),
     /// named `PREFIX_0`, `PREFIX_1`, ….
@@ -49,11 +52,12 @@ public final class ThreadPool: Sendable {
             workers.append(worker)
         }
         self.workers = workers
-        _ = ThreadRegistry.shared.addExitHook { [jobs] in jobs.shutdown() }
+        exitHook = ThreadRegistry.shared.addExitHook { [weak jobs] in jobs?.shutdown() }
     }
 
     deinit {
         jobs.shutdown()
+        if let exitHook { ThreadRegistry.shared.removeExitHook(exitHook) }
     }
 
     /// Schedules `body` on a worker and returns its ``Future``.
@@ -105,6 +109,7 @@ public final class ThreadPool: Sendable {
         } else {
             jobs.shutdown()
         }
+        if let exitHook { ThreadRegistry.shared.removeExitHook(exitHook) }
         if wait {
             for worker in workers where worker !== Thread.current { try? worker.join() }
         }

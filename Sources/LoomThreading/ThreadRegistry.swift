@@ -8,8 +8,9 @@ final class ThreadRegistry: Sendable {
     static let shared = ThreadRegistry()
 
     private let threads = Protected<[ObjectIdentifier: Thread]>([:])
-    /// Run once, before waiting for non-daemon threads at exit (Python's `_register_atexit`).
-    private let exitHooks = Protected<[@Sendable () -> Void]?>([])
+    /// Run once, before waiting for non-daemon threads at exit (Python's `_register_atexit`),
+    /// latest first; each under the id `addExitHook` returned, so its owner can remove it.
+    private let exitHooks = Protected<(nextID: Int, hooks: [(id: Int, run: @Sendable () -> Void)])?>((0, []))
 
     func add(_ thread: Thread) {
         threads.withLock { $0[ObjectIdentifier(thread)] = thread }
@@ -23,22 +24,33 @@ final class ThreadRegistry: Sendable {
 
     var count: Int { threads.withLock { $0.count } }
 
-    /// Registers `hook` to run at the start of `waitForNonDaemonThreads()`; returns `false`
-    /// (and does nothing) if that has already begun.
-    func addExitHook(_ hook: @escaping @Sendable () -> Void) -> Bool {
-        exitHooks.withLock { hooks in
-            guard hooks != nil else { return false }
-            hooks!.append(hook)
-            return true
+    /// Registers `hook` to run at the start of `waitForNonDaemonThreads()` and returns its id
+    /// for ``removeExitHook(_:)``; returns `nil` (and does nothing) if that has already begun.
+    func addExitHook(_ hook: @escaping @Sendable () -> Void) -> Int? {
+        exitHooks.withLock { state in
+            guard state != nil else { return nil }
+            let id = state!.nextID
+            state!.nextID += 1
+            state!.hooks.append((id, hook))
+            return id
         }
     }
 
-    func runExitHooks() {
-        let hooks = exitHooks.withLock { hooks in
-            defer { hooks = nil }
-            return hooks ?? []
+    /// Unregisters a hook (and releases what it captured); does nothing if it is gone already.
+    func removeExitHook(_ id: Int) {
+        let removed = exitHooks.withLock { state -> (@Sendable () -> Void)? in
+            guard let index = state?.hooks.firstIndex(where: { $0.id == id }) else { return nil }
+            return state!.hooks.remove(at: index).run
         }
-        for hook in hooks.reversed() { hook() }
+        _ = removed  // released outside the lock
+    }
+
+    func runExitHooks() {
+        let hooks = exitHooks.withLock { state in
+            defer { state = nil }
+            return state?.hooks ?? []
+        }
+        for hook in hooks.reversed() { hook.run() }
     }
 }
 
