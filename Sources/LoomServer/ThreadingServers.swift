@@ -23,6 +23,30 @@ open class ThreadingTCPServer: TCPServer, @unchecked Sendable {
                        configuration: configuration, logger: logger)
     }
 
+    /// Binds `host` on `port` and listens; a thread per connection, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public override init(
+        host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(host: host, port: port, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
+    }
+
+    /// Binds `host` on `port` and listens; a thread per connection (unless `bindAndActivate` is false); each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public override init<Handler: BaseRequestHandler>(
+        host: String = "127.0.0.1", port: Int,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(host: host, port: port, concurrency: concurrency, configuration: configuration,
+                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
+    }
+
     /// Binds `address` and listens; a thread per connection.
     public override init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
@@ -31,6 +55,30 @@ open class ThreadingTCPServer: TCPServer, @unchecked Sendable {
     ) throws(ServerError) {
         try super.init(address: address, handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
+    }
+
+    /// Binds `address` and listens; a thread per connection, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public override init(
+        address: SocketAddress, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(address: address, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
+    }
+
+    /// Binds `address` and listens; a thread per connection (unless `bindAndActivate` is false); each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public override init<Handler: BaseRequestHandler>(
+        address: SocketAddress,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(address: address, concurrency: concurrency, configuration: configuration,
+                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
     }
 }
 
@@ -47,6 +95,30 @@ open class ThreadingUDPServer: UDPServer, @unchecked Sendable {
                        configuration: configuration, logger: logger)
     }
 
+    /// Binds `host` on `port`; a thread per datagram, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public override init(
+        host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(host: host, port: port, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
+    }
+
+    /// Binds `host` on `port`; a thread per datagram (unless `bindAndActivate` is false); each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public override init<Handler: BaseRequestHandler>(
+        host: String = "127.0.0.1", port: Int,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(host: host, port: port, concurrency: concurrency, configuration: configuration,
+                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
+    }
+
     /// Binds `address`; a thread per datagram.
     public override init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
@@ -55,6 +127,30 @@ open class ThreadingUDPServer: UDPServer, @unchecked Sendable {
     ) throws(ServerError) {
         try super.init(address: address, handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
+    }
+
+    /// Binds `address`; a thread per datagram, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public override init(
+        address: SocketAddress, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(address: address, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
+    }
+
+    /// Binds `address`; a thread per datagram (unless `bindAndActivate` is false); each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public override init<Handler: BaseRequestHandler>(
+        address: SocketAddress,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(address: address, concurrency: concurrency, configuration: configuration,
+                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
     }
 }
 
@@ -70,6 +166,30 @@ open class ThreadingUnixStreamServer: UnixStreamServer, @unchecked Sendable {
         try super.init(path: path, handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
     }
+
+    /// Binds `path` and listens; a thread per connection, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public override init(
+        path: String, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(path: path, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
+    }
+
+    /// Binds `path` and listens; a thread per connection (unless `bindAndActivate` is false); each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public override init<Handler: BaseRequestHandler>(
+        path: String,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(path: path, concurrency: concurrency, configuration: configuration,
+                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
+    }
 }
 
 /// Python's `socketserver.ThreadingUnixDatagramServer`: a ``UnixDatagramServer`` with a thread per datagram.
@@ -83,5 +203,29 @@ open class ThreadingUnixDatagramServer: UnixDatagramServer, @unchecked Sendable 
     ) throws(ServerError) {
         try super.init(path: path, handler: handler, concurrency: concurrency,
                        configuration: configuration, logger: logger)
+    }
+
+    /// Binds `path`; a thread per datagram, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public override init(
+        path: String, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(path: path, handler: handler, concurrency: concurrency,
+                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
+    }
+
+    /// Binds `path`; a thread per datagram (unless `bindAndActivate` is false); each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public override init<Handler: BaseRequestHandler>(
+        path: String,
+        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(path: path, concurrency: concurrency, configuration: configuration,
+                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
     }
 }
