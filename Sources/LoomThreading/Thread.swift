@@ -60,7 +60,7 @@ open class Thread: @unchecked Sendable {
     /// A thread that runs `target`.
     ///
     /// - Parameters:
-    ///   - name: Its name; by default `Thread-N`.
+    ///   - name: Its name; nil or empty: `Thread-N`, as in Python.
     ///   - daemon: Whether it is a daemon thread; by default that of the creating thread (the
     ///     main thread is not a daemon, threads Loom did not start are).
     ///   - stackSize: Its stack size in bytes; by default ``Thread/stackSize``.
@@ -68,14 +68,14 @@ open class Thread: @unchecked Sendable {
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil, target: @escaping @Sendable () throws -> Void) {
         self.target = target
         self.isDummy = false
-        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: Thread.name(given: name), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread whose body is ``run()``: for subclasses.
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil) {
         self.target = nil
         self.isDummy = false
-        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: Thread.name(given: name), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread object for a thread that already runs (the main thread, or one Loom did not start).
@@ -269,10 +269,20 @@ open class Thread: @unchecked Sendable {
 
     // MARK: Names
 
+    /// Python's `_counter`: one count from 1 for `Thread-N` and `Dummy-N` alike.
     private static let counter = Atomic<Int>(0)
 
-    private static func nextName() -> String {
-        "Thread-\(counter.add(1, ordering: .relaxed).newValue)"
+    /// Python's `_newname(template)`: `"Thread"` gives `Thread-N` with the next count.
+    static func newName(_ prefix: String) -> String {
+        "\(prefix)-\(counter.add(1, ordering: .relaxed).newValue)"
+    }
+
+    /// Python's rule in `Thread.__init__`: a name that is given and not empty is kept; otherwise
+    /// `Thread-N`. (Python appends ` (target)` with the target function's `__name__`; a Swift
+    /// closure has no name, so nothing is appended.)
+    static func name(given name: String?) -> String {
+        if let name, !name.isEmpty { return name }
+        return newName("Thread")
     }
 }
 

@@ -90,7 +90,7 @@ enum CurrentThread {
         if cloom_gettid() == getpid() {
             thread = mainThread
         } else {
-            thread = Thread(existingNamed: "Dummy-\(dummyCounter.add(1, ordering: .relaxed).newValue)", daemon: true, dummy: true)
+            thread = Thread(existingNamed: Thread.newName("Dummy"), daemon: true, dummy: true)
             thread.state.withLock { $0.nativeID = cloom_gettid() }
             thread.published.cell.pointee.store(1, ordering: .releasing)
             ThreadRegistry.shared.add(thread)
@@ -99,8 +99,6 @@ enum CurrentThread {
         pthread_setspecific(key, Unmanaged.passRetained(thread).toOpaque())
         return thread
     }
-
-    private static let dummyCounter = Atomic<Int>(0)
 }
 
 /// The main thread's object, created on first use from whichever thread asks first.
