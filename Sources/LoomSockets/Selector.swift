@@ -35,8 +35,9 @@ public final class Selector<Value> {
         @usableFromInline var data: Value
     }
 
-    /// The most events one `epoll_wait` returns (the shim's limit); the rest follow on the next
-    /// call, since epoll is level-triggered.
+    /// How many events one `epoll_wait` returns at first. The buffers grow with the number of
+    /// registrations (as Python's `max_ev = len(fd_to_key)`), so one ``select(timeout:)``
+    /// returns every ready key, however many.
     public static var maxEventsPerCall: Int { 256 }
 
     @usableFromInline static var wakeToken: UInt64 { UInt64.max }
@@ -45,8 +46,12 @@ public final class Selector<Value> {
     // Indexed by descriptor: O(1) look-up for any number of descriptors.
     @usableFromInline var slots: [Slot?] = []
     @usableFromInline var nextGeneration: UInt32 = 0
-    @usableFromInline let readyEvents: UnsafeMutablePointer<UInt32>
-    @usableFromInline let readyTokens: UnsafeMutablePointer<UInt64>
+    @usableFromInline var readyEvents: UnsafeMutablePointer<UInt32>
+    @usableFromInline var readyTokens: UnsafeMutablePointer<UInt64>
+    /// The kernel's packed events, before they are copied into the two arrays above.
+    @usableFromInline var readyScratch: UnsafeMutableRawPointer
+    /// Room in the ready buffers: always more than ``count`` (the waker takes one).
+    @usableFromInline var readyCapacity = Selector.maxEventsPerCall
     @usableFromInline let wakerRef: SelectorWaker
     /// The number of registrations.
     public private(set) var count = 0
@@ -68,12 +73,14 @@ public final class Selector<Value> {
         wakerRef = waker
         readyEvents = .allocate(capacity: Self.maxEventsPerCall)
         readyTokens = .allocate(capacity: Self.maxEventsPerCall)
+        readyScratch = Self.allocateScratch(Self.maxEventsPerCall)
     }
 
     deinit {
         close()
         readyEvents.deallocate()
         readyTokens.deallocate()
+        readyScratch.deallocate()
     }
 
     /// True once ``close()`` has run.
@@ -242,7 +249,7 @@ public final class Selector<Value> {
     ///
     /// - Parameter timeout: `nil` waits for ever; `.zero` or less polls; otherwise waits at most
     ///   that long (rounded up to the millisecond). A signal does not shorten it.
-    /// - Returns: at most ``maxEventsPerCall`` pairs; an empty array on timeout or wake-up.
+    /// - Returns: every ready registration, however many; an empty array on timeout or wake-up.
     public func select(timeout: Duration? = nil) throws(SelectorError) -> [(key: SelectorKey<Value>, events: SelectorEvents)] {
         var ready: [(key: SelectorKey<Value>, events: SelectorEvents)] = []
         _ = try self.select(timeout: timeout) { fd, events, data in
@@ -261,6 +268,7 @@ public final class Selector<Value> {
     public func select(
         timeout: Duration?, _ body: (_ fd: Int32, _ events: SelectorEvents, _ data: Value) -> Void
     ) throws(SelectorError) -> Int {
+        if count >= readyCapacity { growReadyBuffers() }
         let n = try wait(timeout: timeout)
         var delivered = 0
         for i in 0..<n {
@@ -296,7 +304,7 @@ public final class Selector<Value> {
         var milliseconds: Int32 = timeout == nil ? -1 : 0
         while true {
             if let deadline { milliseconds = deadline.remainingMilliseconds }
-            let n = cloom_epoll_wait(epollFD, readyEvents, readyTokens, Int32(Self.maxEventsPerCall), milliseconds)
+            let n = cloom_epoll_wait(epollFD, readyScratch, readyEvents, readyTokens, Int32(readyCapacity), milliseconds)
             if n >= 0 {
                 // epoll may return a hair early on a coarse clock: never report a timeout early.
                 if n == 0, let deadline, !deadline.hasPassed { continue }
@@ -308,6 +316,25 @@ public final class Selector<Value> {
             }
             if let deadline, deadline.hasPassed { return 0 }
         }
+    }
+
+    /// Grows the ready buffers (doubling) until one `epoll_wait` can report every registration
+    /// and the waker. Called before a wait, never while `select`'s body may still read them.
+    @usableFromInline
+    func growReadyBuffers() {
+        var capacity = readyCapacity
+        while capacity <= count { capacity *= 2 }
+        readyEvents.deallocate()
+        readyTokens.deallocate()
+        readyScratch.deallocate()
+        readyEvents = .allocate(capacity: capacity)
+        readyTokens = .allocate(capacity: capacity)
+        readyScratch = Self.allocateScratch(capacity)
+        readyCapacity = capacity
+    }
+
+    private static func allocateScratch(_ capacity: Int) -> UnsafeMutableRawPointer {
+        .allocate(byteCount: capacity * cloom_epoll_event_size(), alignment: 8)
     }
 
     @inlinable
