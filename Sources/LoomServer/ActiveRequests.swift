@@ -71,12 +71,6 @@ final class ActiveRequests: @unchecked Sendable {
         if signal { wake.signal() }
     }
 
-    /// True when the calling thread runs one of these requests.
-    func isHandlerThread() -> Bool {
-        let me = pthread_self()
-        return monitor.withLock { entries.values.contains { $0.thread.map { pthread_equal($0, me) != 0 } ?? false } }
-    }
-
     /// Waits until no request is left but the caller's own (when a handler calls it), or until
     /// `deadline`. Returns true when the server emptied.
     func waitUntilIdle(until deadline: MonotonicInstant?) -> Bool {

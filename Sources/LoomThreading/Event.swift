@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A flag threads can wait for: Python's `threading.Event`.
 ///

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Why ``Future/result(timeout:)`` produced no value (besides the task's own error).
 public enum FutureError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import LoomSockets
-import Synchronization
 import Testing
 
 // `loom serve` and `loom send` end to end: the built binary, spawned as a user would run it.

@@ -4,7 +4,6 @@ import Glibc
 import LoomServer
 import LoomSockets
 import LoomThreading
-import Synchronization
 import Testing
 
 /// Python's documented UDP example: uppercase the datagram and send it back.

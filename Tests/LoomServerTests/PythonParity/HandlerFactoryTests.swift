@@ -3,7 +3,6 @@ import Glibc
 #endif
 import LoomServer
 import LoomSockets
-import LoomThreading
 import Synchronization
 import Testing
 
