@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "LoomServer",
             dependencies: [
-                "LoomThreading", "LoomSockets",
+                "LoomThreading", "LoomSockets", "CLoomShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -55,14 +55,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "CLoomShims"], swiftSettings: swiftSettings),
+        // Helpers every test target shares (polling, shared values, test data, /proc readers);
+        // used by test targets only, never by a product.
+        .target(
+            name: "LoomTestSupport",
+            dependencies: ["LoomThreading"],
+            path: "Tests/LoomTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoomServerTests",
-            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
-        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomServer
 import LoomSockets
+import LoomTestSupport
 import LoomThreading
 import Synchronization
 import Testing
@@ -82,7 +83,7 @@ import Testing
 
     /// A Unix server whose bind fails must not remove a path that is not its own.
     @Test func aFailedUnixBindLeavesSomeoneElsesPathAlone() throws {
-        let path = temporaryPath("not-ours")
+        let path = temporarySocketPath("not-ours")
         let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
         #expect(fd >= 0)
         close(fd)

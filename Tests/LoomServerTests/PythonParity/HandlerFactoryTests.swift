@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomServer
 import LoomSockets
+import LoomTestSupport
 import Synchronization
 import Testing
 
@@ -65,7 +66,7 @@ final class Greeter: BaseRequestHandler {
         try udp.handleRequest()
         #expect(try client.recvFrom(maxBytes: 64).0 == Array("PEAR".utf8))
 
-        let path = temporaryPath("factory")
+        let path = temporarySocketPath("factory")
         let unix = try UnixStreamServer(path: path, logger: silentLogger) {
             MyTCPHandler(request: $0, clientAddress: $1, server: $2)
         }
