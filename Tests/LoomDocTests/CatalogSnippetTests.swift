@@ -12,17 +12,14 @@ import Testing
         return parts.joined(separator: "/")
     }()
 
-    static let catalogs = [
-        "Loom/Loom.docc/Loom.md",
-        "LoomThreading/LoomThreading.docc/LoomThreading.md",
-        "LoomThreading/LoomThreading.docc/ThreadsJoinAndExit.md",
-        "LoomSockets/LoomSockets.docc/LoomSockets.md",
-        "LoomSockets/LoomSockets.docc/PythonToLoom.md",
-        "LoomSockets/LoomSockets.docc/SafetyRules.md",
-        "LoomSockets/LoomSockets.docc/Selectors.md",
-        "LoomServer/LoomServer.docc/LoomServer.md",
-        "LoomServer/LoomServer.docc/EventDrivenServers.md",
-    ]
+    /// Every article of every catalog: Sources/MODULE/MODULE.docc/*.md (found, not listed, so a
+    /// new article is checked too).
+    static let catalogs: [String] = directoryEntries("\(root)/Sources").sorted().flatMap { module in
+        directoryEntries("\(root)/Sources/\(module)").filter { $0.hasSuffix(".docc") }.flatMap { catalog in
+            directoryEntries("\(root)/Sources/\(module)/\(catalog)").filter { $0.hasSuffix(".md") }.sorted()
+                .map { "\(module)/\(catalog)/\($0)" }
+        }
+    }
 
     /// The Swift code blocks of a Markdown text, each without its `import` lines.
     static func swiftBlocks(_ markdown: String) -> [[String]] {
@@ -53,6 +50,7 @@ import Testing
             .compactMap { readText("\(Self.root)/Tests/LoomDocTests/Snippets/\($0)") }
             .map { Self.normalized($0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)) }
         #expect(!snippets.isEmpty)
+        #expect(Self.catalogs.count >= 9)
         for block in Self.swiftBlocks(markdown) {
             let wanted = Self.normalized(block)
             let found = snippets.contains { lines in
