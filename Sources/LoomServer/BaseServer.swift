@@ -179,7 +179,8 @@ open class BaseServer: @unchecked Sendable {
     // MARK: State
 
     /// Python's `timeout`: how long ``handleRequest()`` waits for a request before it calls
-    /// ``handleTimeout()``. Nil waits forever. ``serveForever(pollInterval:)`` ignores it.
+    /// ``handleTimeout()`` (the smaller of it and the socket's own timeout, when that is set).
+    /// Nil waits forever. ``serveForever(pollInterval:)`` ignores it.
     public var timeout: Duration? {
         get { monitor.withLock { state.timeout } }
         set { monitor.withLock { state.timeout = newValue } }

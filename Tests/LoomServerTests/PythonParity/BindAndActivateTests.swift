@@ -118,6 +118,7 @@ import Testing
 /// (Lib/socketserver.py `BaseServer.handle_request`; python-semantics.md). CPython's own test
 /// suite exercises it only through `timeout`; these port its contract for both.
 @Suite struct HandleRequestTimeoutTests {
+    // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
     final class Timing: TCPServer, @unchecked Sendable {
         let timeouts = Atomic<Int>(0)
         override func handleTimeout() { timeouts.add(1, ordering: .relaxed) }

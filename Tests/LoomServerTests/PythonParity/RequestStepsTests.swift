@@ -12,6 +12,7 @@ import Testing
 /// `shutdown_request`, `close_request`), ported from CPython's Lib/test/test_socketserver.py.
 @Suite struct RequestStepsTests {
     /// Records the steps a request goes through, each calling Python's default.
+    // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
     final class Steps: TCPServer, @unchecked Sendable {
         let log = Mutex<[String]>([])
         let refuse = Atomic<Bool>(false)
@@ -77,6 +78,7 @@ import Testing
     /// A datagram server's request is `(data, socket)`: `closeRequest` must not close the
     /// server's own socket (Python's `UDPServer.close_request` does nothing), so it keeps serving.
     @Test func aDatagramRequestCarriesItsPacketAndKeepsTheSocketOpen() throws {
+        // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
         final class Packets: UDPServer, @unchecked Sendable {
             let packets = Mutex<[String]>([])
             override func finishRequest(_ request: ServerRequest, clientAddress: SocketAddress) throws {
@@ -101,6 +103,7 @@ import Testing
     /// Like CPython's `BaseErrorTestServer`: an error thrown by `finishRequest` goes to
     /// `handleError`, and the request is still shut down; the server goes on.
     @Test func anErrorFromFinishRequestReachesHandleErrorAndTheRequestIsClosed() throws {
+        // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
         final class Failing: TCPServer, @unchecked Sendable {
             let errors = Mutex<[String]>([])
             let shutdowns = Atomic<Int>(0)
@@ -128,6 +131,7 @@ import Testing
     /// An overridden `getRequest` sees every connection first (the common Python idiom: set the
     /// accepted connection's timeout there); its errors drop only that request.
     @Test func getRequestCanAdjustOrDropAConnection() throws {
+        // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
         final class Adjusting: TCPServer, @unchecked Sendable {
             let calls = Atomic<Int>(0)
             override func getRequest() throws(SocketError) -> (request: ServerRequest, clientAddress: SocketAddress) {
