@@ -76,6 +76,13 @@ public final class Selector<Value> {
         readyScratch = Self.allocateScratch(Self.maxEventsPerCall)
     }
 
+    /// A selector whose ready buffers start with room for `readyCapacity` events, so that tests
+    /// can watch them grow without opening hundreds of descriptors.
+    convenience init(readyCapacity: Int) throws(SocketError) {
+        try self.init()
+        resizeReadyBuffers(to: max(1, readyCapacity))
+    }
+
     deinit {
         close()
         readyEvents.deallocate()
@@ -324,6 +331,10 @@ public final class Selector<Value> {
     func growReadyBuffers() {
         var capacity = readyCapacity
         while capacity <= count { capacity *= 2 }
+        resizeReadyBuffers(to: capacity)
+    }
+
+    private func resizeReadyBuffers(to capacity: Int) {
         readyEvents.deallocate()
         readyTokens.deallocate()
         readyScratch.deallocate()
