@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomSockets
+import LoomSystem
 
 /// What the serve loop does when `accept` fails for lack of descriptors (`EMFILE`, `ENFILE`) or
 /// of kernel memory (`ENOBUFS`, `ENOMEM`):
@@ -9,7 +10,7 @@ import LoomSockets
 /// once would spin a core. The loop stops watching the listener for a while instead, doubling
 /// the pause from 10 ms up to 1 s while the shortage lasts; `shutdown()` still wakes it at once.
 struct AcceptBackoff {
-    private(set) var pausedUntil: MonotonicInstant?
+    private(set) var pausedUntil: Deadline?
     private var delay: Duration = .milliseconds(10)
 
     /// What ran out, for the errors that call for a pause (the connection stays queued and the
@@ -24,7 +25,7 @@ struct AcceptBackoff {
 
     /// Stops accepting for the current delay and doubles it for next time.
     mutating func pause() {
-        pausedUntil = MonotonicInstant(after: delay)
+        pausedUntil = Deadline.after(delay)
         delay = min(delay * 2, .seconds(1))
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Synchronization
 
 /// Exactly one owner for one descriptor, safe against every close race.
@@ -73,8 +74,7 @@ struct OwnedDescriptor: ~Copyable, Sendable {
     /// Closes without the bookkeeping: for `deinit`, when no operation can be in flight.
     func closeFromDeinit() {
         if state.load(ordering: .acquiring) & Self.closedBit == 0 {
-            // Never retry close on Linux: the descriptor is released even when it reports EINTR.
-            _ = Glibc.close(raw)
+            closeDescriptor(raw)
         }
     }
 
@@ -96,7 +96,7 @@ struct OwnedDescriptor: ~Copyable, Sendable {
         // Closed and nobody left inside: this happens exactly once, since nobody can enter
         // after the closed bit is set.
         if now == Self.closedBit {
-            _ = Glibc.close(raw)
+            closeDescriptor(raw)
         }
     }
 

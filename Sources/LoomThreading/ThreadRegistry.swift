@@ -1,3 +1,4 @@
+import LoomSystem
 import CLoomShims
 import Glibc
 import Synchronization
