@@ -292,10 +292,9 @@ open class BaseServer: @unchecked Sendable {
         } catch {
             if error.kind == .wouldBlock || error.kind == .closed { return nil }
             if let shortage = AcceptBackoff.shortage(error) {
-                if backoff.pausedUntil == nil {
+                if backoff.pause() {
                     logger.warning("out of \(shortage); pausing accept", metadata: ["error": "\(error)"])
                 }
-                backoff.pause()
             } else {
                 logger.debug("accept failed", metadata: ["error": "\(error)"])
             }

@@ -13,8 +13,6 @@ final class Acceptor {
     private var registered = false
     private(set) var pause = Pause.none
     private var backoff = AcceptBackoff()
-    /// Loop clock of the last accept error reported: a failure streak reports at most once a second.
-    private var errorReportedAt: Int64?
 
     init(listener: Socket?) {
         self.listener = listener
@@ -34,7 +32,6 @@ final class Acceptor {
                     group.connectionClosed()
                     return
                 }
-                errorReportedAt = nil
                 backoff.reset()
                 group.dispatch(socket, from: loop)
             } catch {
@@ -45,13 +42,8 @@ final class Acceptor {
                 default:
                     // Out of descriptors (EMFILE, ENFILE), buffers or memory (ENOBUFS, ENOMEM), or a broken
                     // listener: the listener stays readable and level-triggered epoll would spin. Stop
-                    // watching it and retry after a back-off (10 ms doubling to 1 s), or as soon as one of
-                    // our connections closes; report the first failure and then at most once a second.
-                    if errorReportedAt.map({ loop.now - $0 >= 1_000_000_000 }) ?? true {
-                        errorReportedAt = loop.now
-                        loop.report(error, peer: nil)
-                    }
-                    backoff.pause()
+                    // watching it and retry after the back-off, or as soon as one of our connections closes.
+                    if backoff.pause() { loop.report(error, peer: nil) }
                     pause(.failing)
                     if let until = backoff.pausedUntil { loop.timers.schedule(at: until.nanoseconds, .wakeUp) }
                     return
