@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Loom",
+                "Loom", "LoomSystem", "CLoomShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
