@@ -490,6 +490,6 @@ open class BaseServer: @unchecked Sendable {
     }
 
     private func removeUnixPath() {
-        if let unixPath { _ = unlink(unixPath) }
+        if let unixPath { _ = systemCall(.unlink) { _ in unlink(unixPath) } }
     }
 }

@@ -66,7 +66,7 @@ struct OwnedDescriptor: ~Copyable, Sendable {
         }
         if old != 0 {
             // Others are inside, possibly blocked: wake them. Harmless on unconnected sockets.
-            _ = Glibc.shutdown(raw, Int32(SHUT_RDWR))
+            _ = systemCall(.shutdown, on: raw) { _ in Glibc.shutdown(raw, Int32(SHUT_RDWR)) }
         }
         leave()
     }

@@ -136,10 +136,9 @@ public final class Socket: Sendable, CustomStringConvertible {
             timeoutNanoseconds.store(nanos, ordering: .relaxed)
             // Any timeout runs the descriptor non-blocking and waits with poll, as CPython does.
             _ = try? descriptor.withDescriptor("settimeout") { fd throws(SocketError) in
-                let flags = fcntl(fd, F_GETFL)
-                guard flags >= 0 else { return }
+                let flags = try socketCall(.fcntl, on: fd, operation: "settimeout") { _ in fcntl(fd, F_GETFL) }
                 let wanted = nanos < 0 ? flags & ~O_NONBLOCK : flags | O_NONBLOCK
-                if wanted != flags { _ = fcntl(fd, F_SETFL, wanted) }
+                if wanted != flags { _ = try socketCall(.fcntl, on: fd, operation: "settimeout") { _ in fcntl(fd, F_SETFL, wanted) } }
             }
         }
     }

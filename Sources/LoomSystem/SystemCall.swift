@@ -88,3 +88,19 @@ package func closeDescriptor(_ fd: Int32) {
     if _slowPath(FaultInjection.isArmed) { FaultInjection.forget(fd) }
     _ = Glibc.close(fd)
 }
+
+/// Writes all of `buffer` to `fd` (a terminal, a pipe, a log file), through the one path; returns
+/// false if the descriptor refused (closed, full disk). For the few writes that are not to sockets:
+/// the command line's output and the default `excepthook`'s message.
+@discardableResult
+package func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < buffer.count {
+        let result = systemCall(.write, on: fd, length: buffer.count - offset) { length in
+            Glibc.write(fd, buffer.baseAddress! + offset, length)
+        }
+        guard case .success(let written) = result, written > 0 else { return false }
+        offset += written
+    }
+    return true
+}
