@@ -23,20 +23,27 @@ let package = Package(
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
         .target(name: "CLoomShims"),
+        // The internal foundation (package access, no product): one clock, one lock family, one
+        // waker, one thread start, one system-call path with its fault-injection seam.
         .target(
-            name: "LoomThreading",
+            name: "LoomSystem",
             dependencies: ["CLoomShims"],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LoomThreading",
+            dependencies: ["LoomSystem", "CLoomShims"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LoomSockets",
-            dependencies: ["CLoomShims"],
+            dependencies: ["LoomSystem", "CLoomShims"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LoomServer",
             dependencies: [
-                "LoomThreading", "LoomSockets", "CLoomShims",
+                "LoomSystem", "LoomThreading", "LoomSockets", "CLoomShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -49,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Loom",
+                "Loom", "LoomSystem", "CLoomShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -63,12 +70,16 @@ let package = Package(
             path: "Tests/LoomTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading", "LoomSystem", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoomSocketsTests",
+            dependencies: ["LoomSockets", "LoomThreading", "LoomSystem", "CLoomShims", "LoomTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LoomServerTests",
             dependencies: [
-                "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport",
+                "LoomServer", "LoomSockets", "LoomThreading", "LoomSystem", "LoomTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import LoomSystem
 
 /// Why ``Future/result(timeout:)`` produced no value (besides the task's own error).
 public enum FutureError: Error, Sendable, Equatable, CustomStringConvertible {
