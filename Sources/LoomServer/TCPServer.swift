@@ -78,9 +78,9 @@ open class TCPServer: BaseServer, @unchecked Sendable {
         try bindAndActivate()
     }
 
-    /// Binds `address` (IPv4 or IPv6) and listens, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
-    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
-    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    /// Binds `address` (IPv4 or IPv6) and listens. With `bindAndActivate: false` (Python's
+    /// `bind_and_activate=False`) the socket is created but not bound: set options on ``BaseServer/socket``,
+    /// then call ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
@@ -92,8 +92,8 @@ open class TCPServer: BaseServer, @unchecked Sendable {
         if bindAndActivate { try self.bindAndActivate() }
     }
 
-    /// Binds `address` (IPv4 or IPv6) and listens (unless `bindAndActivate` is false); each request's handler is made by
-    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    /// Binds `address` (IPv4 or IPv6) and listens (unless `bindAndActivate` is false); each request's handler
+    /// is made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         address: SocketAddress,
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),

@@ -21,9 +21,9 @@ open class UDPServer: BaseServer, @unchecked Sendable {
         try bindAndActivate()
     }
 
-    /// Binds `host` (numeric or a name, IPv4 preferred) on `port`, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
-    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
-    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    /// Binds `host` (numeric or a name, IPv4 preferred) on `port`. With `bindAndActivate: false` (Python's
+    /// `bind_and_activate=False`) the socket is created but not bound: set options on ``BaseServer/socket``,
+    /// then call ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
@@ -36,8 +36,8 @@ open class UDPServer: BaseServer, @unchecked Sendable {
         if bindAndActivate { try self.bindAndActivate() }
     }
 
-    /// Binds `host` (numeric or a name, IPv4 preferred) on `port` (unless `bindAndActivate` is false); each request's handler is made by
-    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    /// Binds `host` (numeric or a name, IPv4 preferred) on `port` (unless `bindAndActivate` is false); each
+    /// request's handler is made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         host: String = "127.0.0.1", port: Int,
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
@@ -63,8 +63,8 @@ open class UDPServer: BaseServer, @unchecked Sendable {
         try bindAndActivate()
     }
 
-    /// Binds `address` (IPv4 or IPv6), unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
-    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// Binds `address` (IPv4 or IPv6). With `bindAndActivate: false` (Python's `bind_and_activate=False`) the
+    /// socket is created but not bound: set options on ``BaseServer/socket``, then call
     /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
@@ -77,8 +77,8 @@ open class UDPServer: BaseServer, @unchecked Sendable {
         if bindAndActivate { try self.bindAndActivate() }
     }
 
-    /// Binds `address` (IPv4 or IPv6) (unless `bindAndActivate` is false); each request's handler is made by
-    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    /// Binds `address` (IPv4 or IPv6) (unless `bindAndActivate` is false); each request's handler is
+    /// made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         address: SocketAddress,
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),

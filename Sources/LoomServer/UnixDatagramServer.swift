@@ -22,8 +22,8 @@ open class UnixDatagramServer: BaseServer, @unchecked Sendable {
         try bindAndActivate()
     }
 
-    /// Binds `path`, unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
-    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// Binds `path`. With `bindAndActivate: false` (Python's `bind_and_activate=False`) the
+    /// socket is created but not bound: set options on ``BaseServer/socket``, then call
     /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         path: String, handler: BaseRequestHandler.Type,
@@ -38,8 +38,8 @@ open class UnixDatagramServer: BaseServer, @unchecked Sendable {
         if bindAndActivate { try self.bindAndActivate() }
     }
 
-    /// Binds `path` (unless `bindAndActivate` is false); each request's handler is made by
-    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    /// Binds `path` (unless `bindAndActivate` is false); each request's handler is
+    /// made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         path: String,
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
