@@ -60,6 +60,7 @@ final class Greeter: BaseRequestHandler {
             UpperDatagram(request: $0, clientAddress: $1, server: $2)
         }
         defer { udp.serverClose() }
+        udp.timeout = .seconds(10)  // bounds handleRequest() if the code under test waits
         let client = try Socket(type: .datagram)
         client.timeout = .seconds(10)
         try client.sendTo(Array("pear".utf8), to: udp.serverAddress)

@@ -49,6 +49,7 @@ import Testing
     @Test func shutdownRequestIsCalledWhenVerifyRequestRefuses() throws {
         let server = try Steps(port: 0, handler: MyTCPHandler.self, logger: silentLogger)
         defer { server.serverClose() }
+        server.timeout = .seconds(10)  // bounds handleRequest() if the code under test waits
         server.refuse.store(true, ordering: .relaxed)
         let client = try connect(server)
         defer { client.close() }
@@ -64,6 +65,7 @@ import Testing
     @Test func aRequestGoesThroughEveryStepInPythonsOrder() throws {
         let server = try Steps(port: 0, handler: MyTCPHandler.self, logger: silentLogger)
         defer { server.serverClose() }
+        server.timeout = .seconds(10)  // bounds handleRequest() if the code under test waits
         let client = try connect(server)
         defer { client.close() }
         try client.sendAll("mango")
@@ -89,6 +91,7 @@ import Testing
         }
         let server = try Packets(port: 0, handler: UpperDatagram.self, logger: silentLogger)
         defer { server.serverClose() }
+        server.timeout = .seconds(10)  // bounds handleRequest() if the code under test waits
         let client = try Socket(type: .datagram)
         client.timeout = .seconds(10)
         for word in ["one", "two"] {
