@@ -211,6 +211,8 @@ class Uring(unittest.TestCase):
         self.assertIn("asks for 6", self.decide(1.13, 1.40)["text"])
         self.assertNotIn("asks for 6", self.decide(1.13, 1.40, reps=6)["text"])
         self.assertNotIn("asks for 6", self.decide(1.0, 1.0)["text"])
+        self.assertNotIn("asks for 6", self.decide(1.05, 1.13)["text"])   # 128 clearly below: decided
+        self.assertIn("cannot change the decision", self.decide(1.05, 1.13)["text"])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
 //   - batched submission: every completion of a wake-up is handled, the SQEs it produced go to
 //     the kernel in one io_uring_submit_and_wait, which also waits for the next completion;
 //   - IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN when the kernel takes them
-//     (6.1+), else COOP_TASKRUN, else none.
+//     (6.1+), else COOP_TASKRUN, else none; the ring's own fd registered (io_uring_register_ring_fd).
+// Not used: direct (fixed) descriptors for accepted sockets - TCP_NODELAY would then need the
+// io_uring setsockopt command (6.7+), which liburing 2.3 has no helper for.
 // A descriptor is closed only when no operation on it is in flight (its multishot receive ended
 // and no send pending), so a completion can never name a reused descriptor.
 // Back-pressure: a peer that sends but does not read holds at most PAUSE_AT buffers: then its
@@ -315,6 +317,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "io_uring_setup: %s (errno %d)\n", strerror(-r), -r);
         return 1;
     }
+    io_uring_register_ring_fd(&ring);  // io_uring_enter without an fd lookup (5.18+; ignored if refused)
     size_t ring_bytes = NBUFS * sizeof(struct io_uring_buf);
     br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     bufs = malloc((size_t)NBUFS * BUFSZ);
