@@ -8,7 +8,8 @@
 # 1. builds loadgen and epoll_echo (../shared/bench), uring_echo and uring_probe (liburing:
 #    apt-get install -y liburing-dev) into $OUT/bin;
 # 2. uring_probe: is io_uring allowed here, are multishot accept/receive and buffer rings there,
-#    and what a refusal looks like under seccomp (EPERM, ENOSYS) -> $OUT/probe.txt;
+#    and what a refusal looks like under seccomp (EPERM, ENOSYS) -> $OUT/probe.txt; then check.py
+#    (a non-reading peer, resets, garbage, order, no descriptor leaked) -> $OUT/check.txt;
 # 3. ../shared/bench/run.sh with SERVERS="epoll uring ..." (servers back to back in each block,
 #    started and stopped by PID), 64-byte ping-pong at $CONNS connections, REPS repetitions,
 #    then 10,000 idle connections and 64 KiB bulk once each (correctness and memory);
@@ -51,6 +52,10 @@ if ! grep -q '^io_uring_setup here: ok' "$OUT/probe.txt"; then
   echo "uring/run.sh: io_uring is refused here: nothing to measure (see $OUT/probe.txt)" >&2
   exit 1
 fi
+
+# hostile input first: a server that loses, reorders or leaks is not worth timing
+timeout -k 5 300 python3 "$HERE/check.py" "$BIN/uring_echo" > "$OUT/check.txt" 2>&1 \
+  || { cat "$OUT/check.txt" >&2; echo "uring/run.sh: uring_echo failed check.py" >&2; exit 1; }
 
 CUSTOM="uring=$BIN/uring_echo {PORT};uring_sync=$BIN/uring_echo {PORT} --sync-send"
 CUSTOM="$CUSTOM;uring_nodefer=$BIN/uring_echo {PORT} --no-defer"
