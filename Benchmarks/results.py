@@ -517,7 +517,7 @@ def uring_summary(udir):
     for c in (128, 1000):
         if ("uring", c) in e:
             dec[c] = e[("uring", c)][1]
-    keep = bool(dec) and all(r == r and r >= URING_BAR for r in dec.values()) or len(dec) == 2
+    keep = bool(dec) and all(r == r and r >= URING_BAR for r in dec.values()) and len(dec) == 2
     close = [c for c, r in dec.items() if r == r and abs(r - URING_BAR) / URING_BAR < 0.05]
     clearly_below = [c for c, r in dec.items() if r == r and r < URING_BAR and c not in close]
     dtext = (f"**Decision: {'keep' if keep else 'no'} io_uring engine.** The C io_uring server reaches "

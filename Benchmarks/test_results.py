@@ -190,13 +190,13 @@ class Page(unittest.TestCase):
 
 
 class Uring(unittest.TestCase):
-    def decide(self, r128, r1000, reps=3):
+    def decide(self, r128, r1000, reps=3, cpu=1.0):
         with tempfile.TemporaryDirectory() as d:
             lines = []
             for rep in range(1, reps + 1):
                 for c, r in ((128, r128), (1000, r1000)):
-                    lines.append(run_line(rep=rep, conns=c, server="epoll", rps=100_000, srv_cpu=1.0))
-                    lines.append(run_line(rep=rep, conns=c, server="uring", rps=100_000 * r, srv_cpu=1.0))
+                    lines.append(run_line(rep=rep, conns=c, server="epoll", rps=100_000 * cpu, srv_cpu=cpu))
+                    lines.append(run_line(rep=rep, conns=c, server="uring", rps=100_000 * r * cpu, srv_cpu=cpu))
             write_compare(d, lines)
             with contextlib.redirect_stdout(io.StringIO()):
                 return results.uring_summary(d)[4]
@@ -206,6 +206,11 @@ class Uring(unittest.TestCase):
         self.assertFalse(self.decide(1.20, 1.10)["keep"])
         self.assertFalse(self.decide(1.05, 1.30)["keep"])
         self.assertIn("Decision: no io_uring engine", self.decide(1.0, 1.0)["text"])
+
+    def test_a_busy_machine_is_named_and_a_quiet_rerun_asked_for(self):
+        self.assertIn("busy machine", self.decide(1.0, 1.0, cpu=0.3)["text"])
+        self.assertFalse(self.decide(1.0, 1.0, cpu=0.3)["keep"])
+        self.assertNotIn("busy machine", self.decide(1.0, 1.0, cpu=0.95)["text"])
 
     def test_close_to_the_bar_asks_for_six_repetitions(self):
         self.assertIn("asks for 6", self.decide(1.13, 1.40)["text"])
