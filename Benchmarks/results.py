@@ -90,7 +90,12 @@ def read_raw(path):
             d.pop("_kind")
             env.update(d)
         elif line.startswith("RUN "):
-            runs.append(parse_line(line))
+            r = parse_line(line)
+            if r.get("test") == "matrix" and num(r, "dur_s") == 0:
+                # no measured window at all: the machine starved the load generator; not a figure
+                env["_void_runs"] = env.get("_void_runs", 0) + 1
+                continue
+            runs.append(r)
     return env, runs
 
 
@@ -160,8 +165,8 @@ def idle_rss(runs):
 def cpu_note(runs, pin="pinned"):
     """How much of their cores the server and the load generator got (low: the machine was shared)."""
     rs = [r for r in runs if r.get("test") == "matrix" and r.get("pin") == pin and int(r.get("conns", 0)) >= 16]
-    return (f"median server CPU {med([num(r, 'srv_cpu') for r in rs]):.2f} core, load generator "
-            f"{med([num(r, 'lg_cpu') for r in rs]):.2f} core at 16 connections and more")
+    return (f"median server CPU {med([x for x in (num(r, 'srv_cpu') for r in rs) if x >= 0]):.2f} core, load "
+            f"generator {med([x for x in (num(r, 'lg_cpu') for r in rs) if x >= 0]):.2f} core at 16 connections and more")
 
 
 def noise(runs):
@@ -511,6 +516,9 @@ def uring_summary(udir):
                        l for l in checks if not l.startswith("ok"))) + ".")
     except OSError:
         pass
+    if env.get("_void_runs"):
+        out.append(f"{plural(env['_void_runs'], 'run')} without any measured window (the machine starved the load "
+                   "generator) left out.")
     errs = sum(int(num(r, "errors")) for r in runs if r.get("test") == "matrix" and num(r, "errors") == num(r, "errors"))
     out.append(f"Errors over the whole matrix (every byte verified by the load generator): {errs}.")
     dec = {}
@@ -529,10 +537,15 @@ def uring_summary(udir):
     elif close and reps < 6:
         dtext += (f" Within 5 % of the bar at {', '.join(f'{c:,}' for c in close)} connections with only {reps} "
                   f"repetitions: the issue asks for 6 before deciding.")
-    busy = med([num(r, "srv_cpu") for r in runs if r.get("test") == "matrix" and int(r.get("conns", 0)) >= 16])
+    busy = med([x for x in (num(r, "srv_cpu") for r in runs if r.get("test") == "matrix"
+                            and int(r.get("conns", 0)) >= 16) if x >= 0])
     if busy == busy and busy < 0.7:
         dtext += (f" Measured on a busy machine (the server got a median {busy:.2f} of its core): rerun "
                   "`Benchmarks/uring/run.sh` at a quiet moment to confirm; it decides the same way by itself.")
+    missing = [c for c in (128, 1000) if c not in dec or dec[c] != dec[c]]
+    if missing:
+        dtext = (f"**No decision:** no valid ratio at {' and '.join(f'{c:,}' for c in missing)} connections "
+                 f"in this run; rerun `Benchmarks/uring/run.sh` with CONNS including 128 and 1000.")
     decision = {"keep": keep, "ratios": dec, "reps": reps, "text": dtext, "probe": probe, "env": env}
     return out, e, conns, reps, decision
 
@@ -591,6 +604,9 @@ def page(args):
             parts.append(f"{pin}: median coefficient of variation {mcv:.0%} across repetitions (worst {wcv:.0%}, "
                          f"{cells} cells), hypervisor steal {steal:.0f} ticks in all (worst run {wsteal:.0f})"
                          if cells else f"{pin}: one repetition, spread not measurable; steal {steal:.0f} ticks")
+        if env.get("_void_runs"):
+            parts.append(f"{plural(env['_void_runs'], 'run')} without any measured window (the machine starved "
+                         "the load generator) left out")
         md.append("- Noise of this run — " + "; ".join(parts) + "; pinned, " + cpu_note(runs)
                   + " (a lone run gives each about 1.0)" + f". Load average at start {env.get('loadavg_start', '?')}"
                   f", at end {env.get('loadavg_end', '?')}. The machine is a shared 2-core VM: compare ratios, "

@@ -94,6 +94,13 @@ class Ratios(unittest.TestCase):
         self.assertEqual(results.eff(runs[0]), 2000)
         self.assertTrue(results.eff(runs[1]) != results.eff(runs[1]))   # nan: too little CPU to divide by
 
+    def test_a_run_without_a_measured_window_is_left_out_and_counted(self):
+        env, runs = self.parse([run_line(rps=1000), run_line(rep=2, rps=0, dur_s=0.0, srv_cpu=-1.0)])
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(env["_void_runs"], 1)
+        self.assertEqual(results.matrix(runs, "pinned", "rps")[("epoll", 128)][0], 1000)
+        self.assertNotIn("-", results.cpu_note(runs + [dict(runs[0], srv_cpu="-1.00")]).split("CPU ")[1][:2])
+
     def test_garbage_lines_and_fields_are_skipped(self):
         lines = [run_line(), "RUN test=matrix pin=pinned rep=1 server=loom conns=128 rps=abc srv_cpu=",
                  "garbage \x00\xff line", "RUN", "ENV broken='"]
@@ -211,6 +218,13 @@ class Uring(unittest.TestCase):
         self.assertIn("busy machine", self.decide(1.0, 1.0, cpu=0.3)["text"])
         self.assertFalse(self.decide(1.0, 1.0, cpu=0.3)["keep"])
         self.assertNotIn("busy machine", self.decide(1.0, 1.0, cpu=0.95)["text"])
+
+    def test_no_decision_without_both_counts(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_compare(d, [run_line(conns=128, server="epoll"), run_line(conns=128, server="uring", rps=2000)])
+            dec = results.uring_summary(d)[4]
+        self.assertFalse(dec["keep"])
+        self.assertIn("No decision", dec["text"])
 
     def test_close_to_the_bar_asks_for_six_repetitions(self):
         self.assertIn("asks for 6", self.decide(1.13, 1.40)["text"])
