@@ -461,9 +461,22 @@ def hbar_chart(path, title, rows, unit_fmt, note="", log=False, marker=None):
 
 # ------------------------------------------------------------------------- io_uring decision
 
-def uring_summary(udir):
-    """(markdown lines, {(server, conns): (eff, ratio, ratios)}, conns, reps, decision dict)."""
-    env, runs = read_raw(os.path.join(udir, "matrix", "raw.txt"))
+def uring_summary(udirs):
+    """(markdown lines, {(server, conns): (eff, ratio, ratios)}, conns, reps, decision dict).
+
+    Several uring/run.sh folders are pooled block by block (a block's servers ran back to back)."""
+    if isinstance(udirs, str):
+        udirs = [udirs]
+    env, runs = {}, []
+    for i, udir in enumerate(udirs):
+        env_i, runs_i = read_raw(os.path.join(udir, "matrix", "raw.txt"))
+        voids = env.get("_void_runs", 0) + env_i.get("_void_runs", 0)
+        env.update(env_i)
+        if voids:
+            env["_void_runs"] = voids
+        for r in runs_i:
+            r["rep"] = f"{i}.{r.get('rep')}"
+        runs.extend(runs_i)
     conns = conns_of(runs, "pinned")
     reps = reps_of(runs, "pinned")
     e = matrix(runs, "pinned", "eff")
@@ -471,12 +484,14 @@ def uring_summary(udir):
     servers = servers_in([r for r in runs if r.get("test") == "matrix"])
     out = []
     probe = ""
-    try:
-        probe = slurp(os.path.join(udir, "probe.txt")).strip()
-    except OSError:
-        pass
+    for udir in udirs:
+        try:
+            probe = probe or slurp(os.path.join(udir, "probe.txt")).strip()
+        except OSError:
+            pass
+    pooled = f" (pooled from {len(udirs)} runs of `uring/run.sh`)" if len(udirs) > 1 else ""
     out.append(f"Requests per second of server CPU (`loadgen --server-pid`), pinned (server core 0, load generator "
-               f"core 1), 64-byte ping-pong, median of {reps}; in brackets the median of the per-block ratios to the "
+               f"core 1), 64-byte ping-pong, median of {plural(reps, 'block')}{pooled}; in brackets the median of the per-block ratios to the "
                f"C epoll server (min–max of those ratios after it), then the server CPU per request.\n")
     out.append("| server | " + " | ".join(conn_head(c) for c in conns) + " |")
     out.append("|---|" + "---:|" * len(conns))
@@ -498,7 +513,7 @@ def uring_summary(udir):
             for c in conns) + " |")
     idle = idle_rss(runs)
     if idle:
-        out.append("\nCorrectness and memory, once each: " + "; ".join(
+        out.append("\nCorrectness and memory: " + "; ".join(
             f"{name(s)} held {v[1]:,.0f} verified idle connections in {fmt_mb(v[0])} ({v[2]} errors)"
             for s, v in idle.items()) + ".")
     bulk = [r for r in runs if r.get("test") == "bulk"]
@@ -507,15 +522,18 @@ def uring_summary(udir):
             f"{name(s)} {med([num(r, 'MBps') for r in bulk if r['server'] == s]):,.0f} MB/s "
             f"({sum(int(num(r, 'errors')) for r in bulk if r['server'] == s)} errors)"
             for s in servers_in(bulk)) + ".")
-    try:
-        checks = [l for l in slurp(os.path.join(udir, "check.txt")).splitlines() if l.strip()]
+    checks = []
+    for udir in udirs:
+        try:
+            checks += [l for l in slurp(os.path.join(udir, "check.txt")).splitlines() if l.strip()]
+        except OSError:
+            pass
+    if checks:
         passed = sum(1 for l in checks if l.startswith("ok"))
         out.append(f"Hostile input (`uring/check.py`: a peer that sends without reading, resets mid-stream, random "
                    f"bytes then a vanishing peer, 1 MiB in order, no descriptor leaked): {passed} of {len(checks)} "
                    "checks passed" + ("" if passed == len(checks) else " — " + "; ".join(
                        l for l in checks if not l.startswith("ok"))) + ".")
-    except OSError:
-        pass
     if env.get("_void_runs"):
         out.append(f"{plural(env['_void_runs'], 'run')} without any measured window (the machine starved the load "
                    "generator) left out.")
@@ -550,8 +568,8 @@ def uring_summary(udir):
     return out, e, conns, reps, decision
 
 
-def uring_main(udir):
-    lines, _, _, _, dec = uring_summary(udir)
+def uring_main(udirs):
+    lines, _, _, _, dec = uring_summary(udirs)
     print("## io_uring: C io_uring echo server beside the C epoll server\n")
     if dec["probe"]:
         print("```\n" + dec["probe"] + "\n```\n")
@@ -785,13 +803,13 @@ def main():
     p = sub.add_parser("page")
     p.add_argument("--compare", required=True)
     p.add_argument("--primitives")
-    p.add_argument("--uring")
+    p.add_argument("--uring", action="append", help="a uring/run.sh folder; repeat to pool several runs")
     p.add_argument("--label", default="")
     here = os.path.dirname(os.path.abspath(__file__))
     p.add_argument("--out", default=os.path.join(here, "RESULTS.md"))
     p.add_argument("--charts", default=os.path.join(here, "charts"))
     u = sub.add_parser("uring")
-    u.add_argument("dir")
+    u.add_argument("dir", nargs="+")
     args = ap.parse_args()
     if args.cmd == "uring":
         uring_main(args.dir)

@@ -3,7 +3,8 @@
 #
 #   Benchmarks/compare-servers.sh                         # writes /tmp/loom-compare/<timestamp>
 #   Benchmarks/uring/run.sh                               # optional: writes /tmp/loom-uring/<timestamp>
-#   Benchmarks/results.sh /tmp/loom-compare/<ts> [--uring /tmp/loom-uring/<ts>] [--label "smoke run"]
+#   Benchmarks/results.sh /tmp/loom-compare/<ts> [--uring /tmp/loom-uring/<ts>]... [--label "smoke run"]
+#   (--uring may be repeated: the runs are pooled block by block)
 #
 # The threading primitives are measured here, in the same sitting, unless --primitives DIR names a
 # folder that already holds them: `swift package benchmark` in Benchmarks/ (package-benchmark,
@@ -15,22 +16,22 @@ set -u
 set -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: $0 COMPARE_DIR [--uring DIR] [--primitives DIR] [--label TEXT]" >&2; exit 2; }
+usage() { echo "usage: $0 COMPARE_DIR [--uring DIR]... [--primitives DIR] [--label TEXT]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 COMPARE=$1; shift
-URING=""; PRIMS=""; LABEL=""
+URING=(); PRIMS=""; LABEL=""
 while [ $# -gt 0 ]; do
   case $1 in
-    --uring) URING=${2:?}; shift 2 ;;
+    --uring) URING+=("${2:?}"); shift 2 ;;
     --primitives) PRIMS=${2:?}; shift 2 ;;
     --label) LABEL=${2:?}; shift 2 ;;
     *) usage ;;
   esac
 done
 [ -f "$COMPARE/matrix/raw.txt" ] || { echo "results.sh: $COMPARE/matrix/raw.txt not found (a compare-servers.sh OUT folder?)" >&2; exit 1; }
-if [ -n "$URING" ] && [ ! -f "$URING/matrix/raw.txt" ]; then
-  echo "results.sh: $URING/matrix/raw.txt not found (a uring/run.sh OUT folder?)" >&2; exit 1
-fi
+for u in "${URING[@]}"; do
+  [ -f "$u/matrix/raw.txt" ] || { echo "results.sh: $u/matrix/raw.txt not found (a uring/run.sh OUT folder?)" >&2; exit 1; }
+done
 
 if [ -z "$PRIMS" ]; then
   PRIMS="$COMPARE/primitives"
@@ -43,6 +44,6 @@ fi
 [ -f "$PRIMS/loom.txt" ] && [ -f "$PRIMS/cpython.txt" ] || { echo "results.sh: $PRIMS needs loom.txt and cpython.txt" >&2; exit 1; }
 
 args=(page --compare "$COMPARE" --primitives "$PRIMS")
-[ -n "$URING" ] && args+=(--uring "$URING")
+for u in "${URING[@]}"; do args+=(--uring "$u"); done
 [ -n "$LABEL" ] && args+=(--label "$LABEL")
 python3 "$HERE/results.py" "${args[@]}"

@@ -219,6 +219,24 @@ class Uring(unittest.TestCase):
         self.assertFalse(self.decide(1.0, 1.0, cpu=0.3)["keep"])
         self.assertNotIn("busy machine", self.decide(1.0, 1.0, cpu=0.95)["text"])
 
+    def test_runs_are_pooled_block_by_block(self):
+        with tempfile.TemporaryDirectory() as d:
+            dirs = []
+            for i, r in enumerate((1.13, 1.17)):
+                u = os.path.join(d, str(i))
+                lines = []
+                for rep in (1, 2, 3):      # the same rep numbers in both runs: pooled, not merged
+                    for c in (128, 1000):
+                        lines.append(run_line(rep=rep, conns=c, server="epoll", rps=100_000))
+                        lines.append(run_line(rep=rep, conns=c, server="uring", rps=100_000 * r))
+                write_compare(u, lines)
+                dirs.append(u)
+            lines_, e, _, reps, dec = results.uring_summary(dirs)
+        self.assertEqual(reps, 6)
+        self.assertEqual(len(e[("uring", 128)][2]), 6)
+        self.assertAlmostEqual(dec["ratios"][128], 1.15)
+        self.assertIn("pooled from 2 runs", "\n".join(lines_))
+
     def test_no_decision_without_both_counts(self):
         with tempfile.TemporaryDirectory() as d:
             write_compare(d, [run_line(conns=128, server="epoll"), run_line(conns=128, server="uring", rps=2000)])
