@@ -9,7 +9,8 @@
 #    apt-get install -y liburing-dev) into $OUT/bin;
 # 2. uring_probe: is io_uring allowed here, are multishot accept/receive and buffer rings there,
 #    and what a refusal looks like under seccomp (EPERM, ENOSYS) -> $OUT/probe.txt; then check.py
-#    (a non-reading peer, resets, garbage, order, no descriptor leaked) -> $OUT/check.txt;
+#    (a non-reading peer, resets, garbage, order, no descriptor leaked), also on a build with a
+#    16-buffer ring that runs dry all the time -> $OUT/check.txt;
 # 3. ../shared/bench/run.sh with SERVERS="epoll uring ..." (servers back to back in each block,
 #    started and stopped by PID), 64-byte ping-pong at $CONNS connections, REPS repetitions,
 #    then 10,000 idle connections and 64 KiB bulk once each (correctness and memory);
@@ -45,6 +46,7 @@ mkdir -p "$BIN"
 gcc -O2 -Wall -o "$BIN/loadgen" "$SHARED/loadgen.c" \
   && gcc -O2 -Wall -o "$BIN/epoll_echo" "$SHARED/epoll_echo.c" \
   && gcc -O2 -Wall -o "$BIN/uring_echo" "$HERE/uring_echo.c" -luring \
+  && gcc -O2 -Wall -DNBUFS=16 -o "$BIN/uring_echo_starved" "$HERE/uring_echo.c" -luring \
   && gcc -O2 -Wall -o "$BIN/uring_probe" "$HERE/uring_probe.c" -luring || exit 1
 
 timeout 30 "$BIN/uring_probe" | tee "$OUT/probe.txt" >&2
@@ -54,8 +56,11 @@ if ! grep -q '^io_uring_setup here: ok' "$OUT/probe.txt"; then
 fi
 
 # hostile input first: a server that loses, reorders or leaks is not worth timing
-timeout -k 5 300 python3 "$HERE/check.py" "$BIN/uring_echo" > "$OUT/check.txt" 2>&1 \
-  || { cat "$OUT/check.txt" >&2; echo "uring/run.sh: uring_echo failed check.py" >&2; exit 1; }
+# (and again with a ring of 16 buffers, so that receives run out of buffers and are re-armed)
+for b in uring_echo uring_echo_starved; do
+  timeout -k 5 300 python3 "$HERE/check.py" "$BIN/$b" >> "$OUT/check.txt" 2>&1 \
+    || { cat "$OUT/check.txt" >&2; echo "uring/run.sh: $b failed check.py" >&2; exit 1; }
+done
 
 CUSTOM="uring=$BIN/uring_echo {PORT};uring_sync=$BIN/uring_echo {PORT} --sync-send"
 CUSTOM="$CUSTOM;uring_nodefer=$BIN/uring_echo {PORT} --no-defer"
