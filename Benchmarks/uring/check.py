@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Hostile-input check of an echo server (uring_echo; epoll_echo passes it too). Loopback only.
 
-Usage: check.py SERVER_BINARY [EXTRA ARGS...]     (the server takes the port as its first argument)
+Usage: check.py [--no-hog] SERVER_BINARY [EXTRA ARGS...]   (the server takes the port as its first argument)
+  --no-hog  skip the peer that sends without reading (for uring_echo built with a tiny ring, which
+            such a peer can drain: see "Known limit" in uring_echo.c)
 
 Starts the server on a free port, then: a peer that sends megabytes without reading (the server
 must keep answering others, then echo every byte once the peer reads); resets mid-stream; random
@@ -30,9 +32,38 @@ def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def hog_test(port, other, check):
+    hog = socket.create_connection((A, port), timeout=10)
+    hog.setblocking(False)
+    sent, t0 = 0, time.monotonic()
+    while time.monotonic() - t0 < 2:
+        try:
+            sent += hog.send(b"x" * 65536)
+        except BlockingIOError:
+            time.sleep(0.01)
+    other.sendall(b"hello\n")
+    check(other.recv(100) == b"hello\n", f"another client answered while a peer sent {sent:,} bytes unread")
+    hog.setblocking(True)
+    hog.settimeout(10)
+    hog.shutdown(socket.SHUT_WR)
+    got, clean = 0, True
+    while True:
+        d = hog.recv(1 << 20)
+        if not d:
+            break
+        clean &= d.count(b"x") == len(d)
+        got += len(d)
+    hog.close()
+    check(got == sent and clean, f"the non-reading peer got every byte back once it read ({got:,} of {sent:,})")
+
+
 def main():
+    args = sys.argv[1:]
+    hog_check = args[:1] != ["--no-hog"]
+    if not hog_check:
+        args = args[1:]
     port = free_port()
-    srv = subprocess.Popen([sys.argv[1], str(port)] + sys.argv[2:], stdout=subprocess.DEVNULL)
+    srv = subprocess.Popen([args[0], str(port)] + args[1:], stdout=subprocess.DEVNULL)
     failures = []
 
     def check(cond, what):
@@ -55,29 +86,9 @@ def main():
         base = fds(srv.pid)
 
         # 1. a peer that sends without reading
-        hog = socket.create_connection((A, port), timeout=10)
-        hog.setblocking(False)
-        sent, t0 = 0, time.monotonic()
-        while time.monotonic() - t0 < 2:
-            try:
-                sent += hog.send(b"x" * 65536)
-            except BlockingIOError:
-                time.sleep(0.01)
         other = socket.create_connection((A, port), timeout=5)
-        other.sendall(b"hello\n")
-        check(other.recv(100) == b"hello\n", f"another client answered while a peer sent {sent:,} bytes unread")
-        hog.setblocking(True)
-        hog.settimeout(10)
-        hog.shutdown(socket.SHUT_WR)
-        got, clean = 0, True
-        while True:
-            d = hog.recv(1 << 20)
-            if not d:
-                break
-            clean &= d.count(b"x") == len(d)
-            got += len(d)
-        hog.close()
-        check(got == sent and clean, f"the non-reading peer got every byte back once it read ({got:,} of {sent:,})")
+        if hog_check:
+            hog_test(port, other, check)
 
         # 2. resets mid-stream, 3. random bytes then a vanishing peer
         for _ in range(50):

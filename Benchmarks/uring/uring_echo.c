@@ -21,6 +21,11 @@
 // receive is cancelled, and re-armed when its queue drains (epoll_echo stops reading the same
 // way). When the ring runs out of buffers anyway, a multishot receive ends with -ENOBUFS; that
 // connection is re-armed once a buffer comes back.
+// Known limit: the ring is shared, so peers that send but never read can hold it all (each up to
+// PAUSE_AT buffers, plus what arrives before its cancel lands): about NBUFS / PAUSE_AT = 128 such
+// peers stall every other connection until they read. epoll_echo has no such limit (its unsent
+// data is per connection). An engine would need a fallback: a one-shot receive into a buffer of
+// the connection's own when the ring is dry.
 //
 // Usage: uring_echo PORT [BACKLOG] [--sync-send] [--no-defer]
 //          --sync-send  echo with a plain send(2) from the completion loop (a hybrid, to measure
