@@ -776,6 +776,10 @@ def page(args):
                       f"requests per server-CPU-second (at most {100 * (1 - need):.0f} % slower than it)"
                       + (f"; Loom's epoll engine is at {', '.join(f'{g:.2f}' for g in loom_gap)}× of C epoll at "
                          "128 and 1,000 connections in the compare run above" if loom_gap else "") + ".")
+        md.append("\nThe design has a cost epoll does not: one buffer ring shared by every connection can be drained by "
+                  "peers that send and never read (about 128 of them with 1,024 buffers, each paused at 8), stalling "
+                  "every other connection until they read; an engine would need a per-connection fallback receive. "
+                  "Its buffers also cost memory (8 MiB of ring, touched as it cycles) and, being 8 KiB, bulk speed.")
         if dec["probe"]:
             md.append("\nio_uring here, and what a refusal looks like (`Benchmarks/uring/uring_probe.c`; the "
                       "refusals are real, made by a seccomp filter in a child process):\n")
