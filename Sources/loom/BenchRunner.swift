@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import LoomSystem
 #endif
 import LoomSockets
 
@@ -91,9 +92,7 @@ final class BenchRunner {
 
     @inline(__always)
     private static func nanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        UInt64(Deadline.now().nanoseconds)  // Loom's one clock
     }
 
     /// Runs every phase and returns the measurement. Bounded: connect and priming by the

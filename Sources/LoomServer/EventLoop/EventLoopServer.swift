@@ -24,7 +24,7 @@ import Synchronization
 ///         try await connection.sendAll(line)
 ///     }
 /// }
-/// try server.serveForever()          // until shutdown() from another thread
+/// server.serveForever()              // until shutdown() from another thread
 /// ```
 ///
 /// The listening sockets are bound and the loop threads created in `init` (so ``serverAddress``
