@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LoomSockets
 import LoomThreading
 
@@ -36,6 +39,9 @@ final class QueueMember: ChatMember, @unchecked Sendable {
         while true {
             do throws(QueueError) {
                 batch.append(contentsOf: try queue.get())
+                // Let the other threads run once before taking the rest: in a busy room more
+                // lines arrive meanwhile, and one send then carries them all.
+                sched_yield()
                 while batch.count < 65_536 { batch.append(contentsOf: try queue.getNowait()) }
             } catch {
                 // .empty ends a batch; .shutDown with nothing left ends the writer.

@@ -64,6 +64,8 @@ final class ChatReader: BaseRequestHandler {
 
     override func handle() throws {
         guard let server = server as? RoomTCPServer else { return }
+        // The writer already batches lines; Nagle would only add delay (the event loop sets it too).
+        try? request.setOption(.noDelay, true)
         let member = QueueMember(socket: request, maxQueue: server.maxQueue)
         try member.start(name: "chat-writer")
         defer { member.finish() }
