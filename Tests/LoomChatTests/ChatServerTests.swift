@@ -122,7 +122,8 @@ import Testing
             let alice = try ChatClient.join("alice", port: chat.port)
             let bob = try ChatClient.join("bob", port: chat.port)
             try alice.expect(.joined(name: "bob"))
-            try bob.sendRaw("{\"msg\":\"half a li")
+            // A whole object, but no newline: not a line, so never said.
+            try bob.sendRaw("{\"msg\":\"never finished\"}")
             bob.socket.close()
             try alice.expect(.left(name: "bob", message: nil, reason: nil))
             #expect(try alice.who() == ["alice"])
