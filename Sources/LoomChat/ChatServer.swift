@@ -47,7 +47,7 @@ public struct ChatServerConfiguration: Sendable {
     /// kernel's socket buffers come on top.
     public var maxQueue: Int
 
-    /// A configuration; throws ``ServerError/invalidConfiguration(_:)`` when `maxQueue < 1`
+    /// A configuration; throws `ServerError.invalidConfiguration` when `maxQueue < 1`
     /// or the port is out of range.
     public init(host: String = "127.0.0.1", port: Int = 9998, maxQueue: Int = ChatLimits.defaultMaxQueue) throws(ServerError) {
         guard maxQueue >= 1 else { throw .invalidConfiguration("maxQueue must be at least 1, not \(maxQueue)") }

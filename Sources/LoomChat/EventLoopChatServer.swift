@@ -2,7 +2,7 @@ import LoomServer
 import LoomSockets
 import Synchronization
 
-/// The chat room on Loom's ``EventLoopServer`` with `StreamProtocol` handlers (`ChatConnection`),
+/// The chat room on Loom's `EventLoopServer` with `StreamProtocol` handlers (`ChatConnection`),
 /// Python's asyncio way: callbacks on one event loop, non-blocking writes, no locks.
 ///
 /// **One loop.** A `Transport` may only be used on its own loop's thread, and a broadcast writes

@@ -2,8 +2,8 @@ import LoomServer
 import LoomSockets
 import LoomThreading
 
-/// The chat room the way the course teaches threads: Loom's ``ThreadingTCPServer`` gives each
-/// client a `Thread` that reads its lines (``ChatReader``); each client also has a writer
+/// The chat room the way the course teaches threads: Loom's `ThreadingTCPServer` gives each
+/// client a `Thread` that reads its lines (`ChatReader`); each client also has a writer
 /// `Thread` draining a bounded `Queue` (`QueueMember`); and the room, with its member table, is
 /// only touched with one `Lock` held.
 ///
