@@ -35,7 +35,7 @@ private final class ChatProcess {
     private var pending: [UInt8] = []
     private var status: Int32?
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], executable: String = chatLoomPath) throws {
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1], errors: [Int32] = [-1, -1]
         guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else { throw ChatSpawnError.pipe }
         for fd in input + output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -56,7 +56,7 @@ private final class ChatProcess {
         for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = [chatLoomPath] + arguments
+        let argv = [executable] + arguments
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for arg in cArgs { free(arg) } }
         var pid: pid_t = 0
@@ -129,6 +129,15 @@ private final class ChatProcess {
     }
 
     func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Entries in /proc/PID/DIR (`fd`: open descriptors, `task`: threads).
+    func count(_ dir: String) -> Int {
+        guard let handle = opendir("/proc/\(pid)/\(dir)") else { return -1 }
+        defer { closedir(handle) }
+        var count = 0
+        while readdir(handle) != nil { count += 1 }
+        return count
+    }
 
     /// The exit status (128 + signal for a signal death), or nil if still running after `timeout`.
     func wait(timeout: Duration = .seconds(15)) -> Int32? {
@@ -247,5 +256,65 @@ private final class RawMember {
         let errors = client.errorText()
         #expect(errors.hasPrefix("loom chat join: cannot join 127.0.0.1:\(port):") && errors.contains("refused"))
         #expect(errors.filter { $0 == "\n" }.count == 1)
+    }
+
+    /// 40 clients join, speak and go (every way there is) ten times over: afterwards the server
+    /// holds exactly the descriptors and threads it held before.
+    @Test(arguments: ["threading", "eventloop"])
+    func theServerLeaksNoDescriptorOrThread(mode: String) throws {
+        let (server, port) = try startChatServer(mode)
+        defer { server.signal(SIGTERM); _ = server.wait() }
+        let watcher = try RawMember("watcher", port: port)
+        let descriptors = server.count("fd"), threads = server.count("task")
+        for round in 0..<10 {
+            for index in 0..<40 {
+                let member = try RawMember("r\(round)-\(index)", port: port)
+                try member.say(.say("hello"))
+                switch index % 4 {
+                case 0: try member.say(.courseLeave)
+                case 1: try member.socket.shutdown(.write)
+                case 2: try member.socket.sendAll(Array("{\"msg\":\"cut".utf8))
+                default: try member.socket.sendAll([0xFF, 0x0A])
+                }
+            }
+            // Every one of them has left once the watcher has seen 40 leaves.
+            var left = 0
+            while left < 40, let message = try watcher.next() {
+                if case .left = message { left += 1 }
+            }
+        }
+        // Handler threads end just after the leave is announced: wait for the counts, bounded.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while (server.count("fd"), server.count("task")) != (descriptors, threads), ContinuousClock.now < deadline {
+            usleep(20_000)
+        }
+        #expect(server.count("fd") == descriptors)
+        #expect(server.count("task") == threads)
+    }
+
+    /// Python's json module as the peer: its default ASCII escapes (`\u6211…`) and its spacing.
+    @Test(arguments: ["threading", "eventloop"])
+    func aPythonClientSpeaksTheProtocol(mode: String) throws {
+        let (server, port) = try startChatServer(mode)
+        defer { server.signal(SIGTERM); _ = server.wait() }
+        let alice = try RawMember("alice", port: port)
+        let script = """
+            import json, socket
+            s = socket.create_connection(("127.0.0.1", \(port)), timeout=15)
+            f = s.makefile("rb")
+            s.sendall((json.dumps({"name": "py"}) + "\\n").encode())
+            assert json.loads(f.readline()) == {"event": "join", "name": "py"}
+            s.sendall((json.dumps({"msg": "héllo \\"quoted\\" 🧵"}) + "\\n").encode())
+            assert json.loads(f.readline()) == {"from": "py", "msg": "héllo \\"quoted\\" 🧵"}
+            s.sendall((json.dumps({"status": True, "leave": True, "msg": "我下线了！"}) + "\\n").encode())
+            assert f.readline() == b""
+            print("ok")
+            """
+        let python = try ChatProcess(["-c", script], executable: "/usr/bin/python3")
+        #expect(python.line() == "ok")
+        #expect(python.wait() == 0)
+        #expect(try alice.next() == .joined(name: "py"))
+        #expect(try alice.next() == .message(from: "py", text: "héllo \"quoted\" 🧵"))
+        #expect(try alice.next() == .left(name: "py", message: "我下线了！", reason: nil))
     }
 }
