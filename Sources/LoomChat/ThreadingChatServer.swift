@@ -15,12 +15,7 @@ public final class ThreadingChatServer: ChatServer {
 
     /// Binds and listens; ``serveForever()`` runs it.
     public init(configuration: ChatServerConfiguration) throws(ServerError) {
-        server = try RoomTCPServer(
-            host: configuration.host, port: configuration.port, handler: ChatReader.self,
-            concurrency: .threading(daemonThreads: true),
-            configuration: ServerConfiguration(allowReuseAddress: true, threadStackSize: 256 * 1024,
-                                               threadName: "chat-reader"))
-        server.maxQueue = configuration.maxQueue
+        server = try RoomTCPServer(configuration)
     }
 
     /// The bound address.
@@ -41,12 +36,21 @@ public final class ThreadingChatServer: ChatServer {
 
 /// The `ThreadingTCPServer` that carries the room to its handlers (Python's idiom: handlers
 /// reach shared state through `self.server`).
-// @unchecked Sendable: `room` is used only inside `lock.withLock`; `maxQueue` is written once
-// in the initialiser of ThreadingChatServer, before any handler runs.
+// @unchecked Sendable: `room` is used only inside `lock.withLock`; the rest is immutable.
 final class RoomTCPServer: ThreadingTCPServer, @unchecked Sendable {
     private let lock = Lock()
     private let room = ChatRoom()
-    var maxQueue = ChatLimits.defaultMaxQueue
+    let maxQueue: Int
+
+    init(_ configuration: ChatServerConfiguration) throws(ServerError) {
+        maxQueue = configuration.maxQueue
+        // Daemon threads: a stuck client never keeps the process alive after shutdown's grace period.
+        try super.init(
+            host: configuration.host, port: configuration.port, handler: ChatReader.self,
+            concurrency: .threading(daemonThreads: true),
+            configuration: ServerConfiguration(allowReuseAddress: true, threadStackSize: 256 * 1024,
+                                               threadName: "chat-reader"))
+    }
 
     /// Runs `body` with the member table's lock held.
     func withRoom<Result>(_ body: (ChatRoom) -> Result) -> Result {
