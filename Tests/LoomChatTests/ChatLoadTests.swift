@@ -21,32 +21,38 @@ import Testing
             for (index, client) in clients.enumerated() {
                 for later in index + 1..<members { try client.expect(.joined(name: "m\(later)")) }
             }
-            let received = Mutex<[[ServerMessage]]>(Array(repeating: [], count: members))
+            // Raw lines: identical bytes in identical order for everyone is the total order;
+            // then one stream is parsed and checked (parsing all 50 would dominate the test).
+            let received = Mutex<[[[UInt8]]]>(Array(repeating: [], count: members))
             let all = clients
-            try inParallel(members) { index in
+            try inParallel(members, timeout: .seconds(300)) { index in
                 let client = all[index]
                 for sequence in 0..<messages { try client.send(.say("\(index):\(sequence)")) }
-                var mine: [ServerMessage] = []
-                while mine.count < members * messages, let message = try client.next() { mine.append(message) }
+                var mine: [[UInt8]] = []
+                while mine.count < members * messages, let line = try client.nextLine() { mine.append(line) }
                 received.withLock { $0[index] = mine }
             }
             let streams = received.withLock { $0 }
             let reference = streams[0]
             #expect(reference.count == members * messages)
-            for (index, stream) in streams.enumerated() {
-                #expect(stream == reference, "member \(index) saw another order")
-                var next = [Int](repeating: 0, count: members)
-                for message in stream {
-                    guard case .message(let from, let text) = message else {
-                        Issue.record("member \(index) got \(message)")
-                        continue
-                    }
-                    let parts = text.split(separator: ":").compactMap { Int($0) }
-                    #expect(from == "m\(parts[0])" && parts[1] == next[parts[0]], "out of order or duplicated: \(text)")
-                    next[parts[0]] += 1
-                }
-                #expect(next == [Int](repeating: messages, count: members))
+            for (index, stream) in streams.enumerated() where stream != reference {
+                Issue.record("member \(index) received \(stream.count) lines, not the same as member 0's \(reference.count)")
             }
+            var next = [Int](repeating: 0, count: members)
+            for line in reference {
+                let message = try ServerMessage.parse(line[...])
+                guard case .message(let from, let text) = message else {
+                    Issue.record("unexpected \(message)")
+                    continue
+                }
+                let parts = text.split(separator: ":").compactMap { Int($0) }
+                guard parts.count == 2, from == "m\(parts[0])", parts[1] == next[parts[0]] else {
+                    Issue.record("out of order or duplicated: \(from) \(text)")
+                    continue
+                }
+                next[parts[0]] += 1
+            }
+            #expect(next == [Int](repeating: messages, count: members))
         }
     }
 
