@@ -33,17 +33,21 @@ fi
 run() {
     name=$1
     shift
+    # A fresh file per server: the background job truncates it only when it starts, and the
+    # previous server's listening line must not be mistaken for this one's.
+    rm -f "$OUT/server.out"
+    : >"$OUT/server.out"
     $SERVER_PIN "$@" --port 0 --max-queue "$MAX_QUEUE" >"$OUT/server.out" 2>"$OUT/server.err" &
     pid=$!
     tries=0
     until grep -q '^listening on' "$OUT/server.out" 2>/dev/null; do
         tries=$((tries + 1))
-        if [ $tries -gt 100 ]; then echo "$name: did not start" >&2; cat "$OUT/server.err" >&2; kill $pid; return 1; fi
+        if [ $tries -gt 100 ]; then echo "$name: did not start" >&2; cat "$OUT/server.err" >&2; kill $pid 2>/dev/null; return 1; fi
         sleep 0.1
     done
     port=$(head -1 "$OUT/server.out" | sed 's/.*://')
     result=$($LOAD_PIN "$OUT/chatload" "$port" "$MEMBERS" "$DURATION" "$WINDOW" || true)
-    kill -INT $pid
+    kill -INT $pid 2>/dev/null || true
     wait $pid || true
     rate=$(echo "$result" | sed -n 's/.*rate=\([0-9]*\).*/\1/p')
     echo "$name $rate $result" >>"$OUT/results"
