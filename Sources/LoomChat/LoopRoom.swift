@@ -5,8 +5,7 @@ import Glibc
 /// Event-loop mode's shared state: the room, and the members with lines to send. Everything here
 /// runs on the server's one loop thread (a `Transport` may only be used on its own loop), so the
 /// room needs no lock; the order of events is the order the loop handles them.
-// @unchecked Sendable: the server's protocol factory (a @Sendable closure) must capture it, but
-// it is used only on the loop thread, which `assertOnLoop()` checks in debug builds.
+// @unchecked Sendable: captured by the @Sendable protocol factory but used only on the loop thread (assertOnLoop()).
 final class LoopRoom: @unchecked Sendable {
     let room = ChatRoom()
     let maxQueue: Int

@@ -6,8 +6,7 @@ import LoomThreading
 
 /// Threading mode's member: a bounded `Queue` of lines and a writer `Thread` that drains it to
 /// the socket, so a slow client only ever blocks its own writer.
-// @unchecked Sendable: every stored property is a `let` of a thread-safe type (Queue, Socket,
-// Thread) except `writer`, which is set once in start() before the member is shared.
+// @unchecked Sendable: Queue and Socket are thread-safe; `writer` is set in start() before the member is shared.
 final class QueueMember: ChatMember, @unchecked Sendable {
     private let socket: Socket
     private let queue: Queue<[UInt8]>
