@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LoomThreading", targets: ["LoomThreading"]),
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
+        .library(name: "LoomChat", targets: ["LoomChat"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
@@ -48,9 +49,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The chat room of issue 11: protocol, room, and its threading and event-loop servers.
+        .target(
+            name: "LoomChat",
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Loom",
-            dependencies: ["LoomThreading", "LoomSockets", "LoomServer"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomChat"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -90,6 +97,7 @@ let package = Package(
             dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
