@@ -97,7 +97,7 @@ let package = Package(
             dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]

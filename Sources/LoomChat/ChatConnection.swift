@@ -20,7 +20,8 @@ final class ChatConnection: StreamProtocol, ChatMember {
     private var isDirty = false
     private var writingPaused = false
     private var closeRequested = false
-    /// Set once a line was too long: the error is sent, then input is dropped until end of file.
+    /// Set once a line was too long: the error is sent, then input is dropped until end of file,
+    /// 16 MiB or 2 s (``ChatReader/lingerTime``), whichever comes first.
     private var lingering = false
     private var discarded = 0
 
@@ -100,13 +101,6 @@ final class ChatConnection: StreamProtocol, ChatMember {
 
     private func handle(_ line: ArraySlice<UInt8>) -> ChatRoom.Next {
         guard let session else { return .close }
-        if session.state == .connected, line.elementsEqual(hub.controlToken) {
-            // The server's own control connection, sent by shutdown() from another thread.
-            hub.room.shutdown()
-            _ = send(Array("ok\n".utf8))
-            close()
-            return .close
-        }
         return hub.room.receive(line, from: session)
     }
 
@@ -115,6 +109,11 @@ final class ChatConnection: StreamProtocol, ChatMember {
         guard let session else { return }
         lingering = true
         hub.room.lineTooLong(from: session)
+        // The error line has a moment to reach the client, as in threading mode: then it closes.
+        if let transport {
+            let me = EventLoopBound(self, eventLoop: transport.loop)
+            transport.loop.schedule(after: ChatReader.lingerTime) { me.value.transport?.abort() }
+        }
     }
 
     // MARK: ChatMember

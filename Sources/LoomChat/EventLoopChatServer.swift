@@ -1,5 +1,6 @@
 import LoomServer
 import LoomSockets
+import LoomThreading
 import Synchronization
 
 /// The chat room on Loom's `EventLoopServer` with `StreamProtocol` handlers (`ChatConnection`),
@@ -9,27 +10,22 @@ import Synchronization
 /// to every member's transport, so the whole room runs on a single loop (`loops: 1`, as asyncio
 /// runs one), and its order of events is simply the order the loop handles reads.
 ///
-/// **Getting onto the loop from outside.** `EventLoopServer` has no public way to run code on a
-/// loop from another thread, and ``shutdown(gracePeriod:)`` (called from a signal thread) must
-/// tell every member `{"event":"shutdown"}` through their transports. So it does what any client
-/// can: it connects to the server itself and sends a random 128-bit token as its first line.
-/// The connection carrying that token runs the room's shutdown on the loop, answers `ok` and
-/// closes; only then is the `EventLoopServer` shut down. (The same trick could hop between
-/// loops, a connection per loop; it is not needed with one.)
+/// **Getting onto the loop from outside.** ``shutdown(gracePeriod:)`` runs on another thread (the
+/// signal thread) and must tell every member `{"event":"shutdown"}` through their transports: it
+/// hands that to the loop with `EventLoop.execute` (asyncio's `call_soon_threadsafe`) and waits
+/// for it before the `EventLoopServer` is shut down.
 public final class EventLoopChatServer: ChatServer {
     private let server: EventLoopServer
-    private let controlToken: [UInt8]
+    private let hub: LoopRoom
     private let started = Atomic<Bool>(false)
 
-    /// How long shutdown waits for the loop to acknowledge the room's shutdown.
-    static let controlTimeout = Duration.seconds(5)
+    /// How long shutdown waits for the loop to tell the members.
+    static let shutdownTimeout = Duration.seconds(5)
 
     /// Binds and listens; ``serveForever()`` runs it.
     public init(configuration: ChatServerConfiguration) throws(ServerError) {
-        var random = SystemRandomNumberGenerator()
-        let token = "control-" + (0..<2).map { _ in String(random.next() as UInt64, radix: 16) }.joined(separator: "-")
-        controlToken = Array(token.utf8)
-        let hub = LoopRoom(maxQueue: configuration.maxQueue, controlToken: controlToken)
+        let hub = LoopRoom(maxQueue: configuration.maxQueue)
+        self.hub = hub
         do throws(SocketError) {
             server = try EventLoopServer(configuration: .init(host: configuration.host, port: configuration.port, loops: 1)) {
                 ChatConnection(hub: hub)
@@ -48,29 +44,20 @@ public final class EventLoopChatServer: ChatServer {
         server.serveForever()
     }
 
-    /// Tells every member `{"event":"shutdown"}` (through the control connection described
-    /// above, bounded by a 5 s timeout), then shuts the event loop server down.
+    /// Tells every member `{"event":"shutdown"}` (on the loop, waiting at most 5 s for it), then
+    /// shuts the event loop server down.
     public func shutdown(gracePeriod: Duration) {
         if started.load(ordering: .acquiring) { shutDownRoom() }
         server.shutdown(gracePeriod: gracePeriod)
     }
 
     private func shutDownRoom() {
-        let address = serverAddress
-        // A server bound to the wildcard address is reached through loopback.
-        let host = switch address.host {
-        case "0.0.0.0", "": "127.0.0.1"
-        case "::": "::1"
-        default: address.host
+        let told = Event()
+        let queued = server.eventLoops[0].execute { [hub] in
+            hub.room.shutdown()
+            hub.flush()
+            told.set()
         }
-        guard let control = try? Socket.createConnection(host: host, port: address.port, timeout: Self.controlTimeout) else { return }
-        defer { control.close() }
-        do throws(SocketError) {
-            try control.sendAll(controlToken + [0x0A])
-            // "ok" or end of file: either way the loop has run the room's shutdown.
-            _ = try control.recv(maxBytes: 16)
-        } catch {
-            return
-        }
+        if queued { _ = told.wait(timeout: Self.shutdownTimeout) }
     }
 }

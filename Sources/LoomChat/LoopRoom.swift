@@ -9,15 +9,12 @@ import Glibc
 final class LoopRoom: @unchecked Sendable {
     let room = ChatRoom()
     let maxQueue: Int
-    /// The secret first line of the server's own control connection (see `EventLoopChatServer`).
-    let controlToken: [UInt8]
     /// Members with queued lines, written out once the current read has been handled.
     private var dirty: [ChatConnection] = []
     private var loopThread: pthread_t?
 
-    init(maxQueue: Int, controlToken: [UInt8]) {
+    init(maxQueue: Int) {
         self.maxQueue = maxQueue
-        self.controlToken = controlToken
     }
 
     /// Records the loop thread (the protocol factory runs there) and checks later calls.

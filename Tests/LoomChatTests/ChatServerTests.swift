@@ -1,6 +1,7 @@
-import LoomChat
+@testable import LoomChat
 import LoomSockets
 import LoomThreading
+import LoomTestSupport
 import Testing
 
 /// Both servers, the same expectations: the protocol as a client sees it, and hostile input.
@@ -99,6 +100,24 @@ import Testing
             let text = String(repeating: "b", count: ChatLimits.maxLineLength - 10)
             try alice.sendRaw("{\"msg\":\"\(text)\"}\n")
             try alice.expect(.message(from: "alice", text: text))
+        }
+    }
+
+    /// After an over-long line the server sends the error, shuts its sending side and reads and
+    /// drops what follows for a while (so a reset does not destroy the error line); a client that
+    /// then sends nothing and never closes is cut off after `lingerTime`, in both modes.
+    @Test(arguments: ChatMode.allCases)
+    func aClientThatStallsAfterAnOverlongLineIsClosedAfterTheLingerTime(mode: ChatMode) throws {
+        try withChat(mode) { chat in
+            let mallory = try ChatClient.join("mallory", port: chat.port)
+            let start = ContinuousClock.now
+            try mallory.sendRaw([UInt8](repeating: 0x61, count: ChatLimits.maxLineLength + 100) + [0x0A])
+            #expect(try mallory.readUntilClosed() == [.error(ChatProtocolError.lineTooLong.description)])
+            // Still open on this side and silent: the server holds its end, then closes it by itself.
+            #expect(serverSockets(port: chat.port) == 2, "the listener and mallory's connection")
+            #expect(eventually(.seconds(15)) { serverSockets(port: chat.port) == 1 }, "never closed")
+            let waited = ContinuousClock.now - start
+            #expect(waited >= ChatReader.lingerTime - .milliseconds(50), "closed after \(waited)")
         }
     }
 
