@@ -35,25 +35,18 @@ enum ProxyV1 {
         var index = signature.count
         while index < min(bytes.count, maxLength) {
             let byte = bytes[index]
-            if byte == cr || byte == space {
-                if byte == cr {
-                    // CRLF must fit in the 107 bytes, so a CR at the last position is already too long.
-                    guard index + 1 < maxLength else { throw .v1LineTooLong }
-                    guard index + 1 < bytes.count else {
-                        if proto != .unknown {
-                            try finishField(proto: &proto, field, bytes, fieldStart..<index, into: &fields, last: true)
-                        }
-                        return .needMoreData
-                    }
-                    guard bytes[index + 1] == lf else { throw .v1Malformed("CR not followed by LF") }
-                }
+            if byte == cr {
+                // CRLF must fit in the 107 bytes, so a CR at the last position is already too long.
+                guard index + 1 < maxLength else { throw .v1LineTooLong }
                 if proto != .unknown {
-                    try finishField(proto: &proto, field, bytes, fieldStart..<index, into: &fields, last: byte == cr)
+                    try finishField(proto: &proto, field, bytes, fieldStart..<index, into: &fields, last: true)
                 }
-                if byte == cr {
-                    return .header(header(proto, fields, length: index + 2))
-                }
+                guard index + 1 < bytes.count else { return .needMoreData }
+                guard bytes[index + 1] == lf else { throw .v1Malformed("CR not followed by LF") }
+                return .header(header(proto, fields, length: index + 2))
+            } else if byte == space {
                 if proto != .unknown {
+                    try finishField(proto: &proto, field, bytes, fieldStart..<index, into: &fields, last: false)
                     field += 1
                     fieldStart = index + 1
                     guard field <= 4 else { throw .v1Malformed("more than 5 fields after PROXY") }
