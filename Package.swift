@@ -14,11 +14,13 @@ let package = Package(
         .library(name: "LoomThreading", targets: ["LoomThreading"]),
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
+        .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
@@ -37,6 +39,25 @@ let package = Package(
             name: "LoomServer",
             dependencies: [
                 "LoomThreading", "LoomSockets",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Both server families as swift-service-lifecycle Services.
+        .target(
+            name: "LoomServiceLifecycle",
+            dependencies: [
+                "LoomServer", "LoomThreading",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Two servers in one ServiceGroup stopped by SIGTERM: the README example and the lifecycle tests' child.
+        .executableTarget(
+            name: "LoomServiceExample",
+            dependencies: [
+                "LoomServer", "LoomServiceLifecycle",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -63,6 +84,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
+        .testTarget(
+            name: "LoomServiceLifecycleTests",
+            dependencies: [
+                "LoomServiceLifecycle", "LoomServer", "LoomSockets", "LoomThreading", "LoomServiceExample",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LoomServer
+import LoomSockets
+import LoomThreading
+
+/// Echoes each line back until the client closes.
+final class LineEcho: StreamRequestHandler {
+    override func handle() throws {
+        while true {
+            let line = try rfile.readLine(maxLength: 65_536)
+            if line.isEmpty { return }
+            try wfile.write(line)
+        }
+    }
+}
+
+/// A client holding a connection open: one line out, the same line back.
+func echo(_ socket: Socket, _ text: String) throws -> String {
+    try socket.sendAll(text + "\n")
+    var reply: [UInt8] = []
+    while reply.last != 10 {
+        let chunk = try socket.recv(maxBytes: 4096)
+        if chunk.isEmpty { break }
+        reply += chunk
+    }
+    return String(decoding: reply, as: UTF8.self)
+}
+
+func connect(port: Int) throws(SocketError) -> Socket {
+    try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(10))
+}
+
+/// True once nothing accepts on `port` any more, waiting at most `timeout`.
+func eventuallyRefused(port: Int, timeout: Duration = .seconds(10)) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        do {
+            let socket = try connect(port: port)
+            socket.close()
+        } catch {
+            return error.kind == .connectionRefused
+        }
+        usleep(10_000)
+    }
+    return false
+}
+
+/// True when the server closed `socket` (end-of-file or reset) within the socket's timeout.
+func closedByServer(_ socket: Socket) -> Bool {
+    do {
+        while true {
+            if try socket.recv(maxBytes: 4096).isEmpty { return true }
+        }
+    } catch {
+        return error.kind == .connectionReset
+    }
+}
+
+struct TimedOut: Error {}
+
+/// Runs `body`, failing with ``TimedOut`` if it has not finished after `timeout` (the body is
+/// cancelled then), so a broken shutdown fails the test instead of hanging it.
+func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimedOut() }
+        return value
+    }
+}
+
+/// Runs blocking client code on a thread of its own: blocking a Swift concurrency thread (two
+/// on this machine) could starve the ServiceGroup the test is driving.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = LoomThreading.Thread(name: "lifecycle-test-client", daemon: true) {
+            continuation.resume(with: Result { try body() })
+        }
+        do { try thread.start() } catch { continuation.resume(throwing: error) }
+    }
+}
