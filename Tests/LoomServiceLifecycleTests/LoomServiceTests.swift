@@ -71,6 +71,8 @@ import Testing
                 }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
+                // run() returned only after the drain: nothing is left open on either server.
+                #expect(threaded.activeRequests == 0 && eventLoop.connectionCount == 0)
                 try await offPool {
                     for socket in held {
                         #expect(closedByServer(socket))
