@@ -4,6 +4,7 @@ import Glibc
 import LoomServer
 import LoomSockets
 import LoomThreading
+import Synchronization
 
 /// Echoes each line back until the client closes.
 final class LineEcho: StreamRequestHandler {
@@ -61,17 +62,35 @@ func closedByServer(_ socket: Socket) -> Bool {
 struct TimedOut: Error {}
 
 /// Runs `body`, failing with ``TimedOut`` if it has not finished after `timeout` (the body is
-/// cancelled then), so a broken shutdown fails the test instead of hanging it.
+/// cancelled then and left behind), so a broken shutdown that ignores cancellation fails the
+/// test instead of hanging it: a task group would wait for such a body forever.
 func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try? await Task.sleep(for: timeout)
-            return nil
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let once = ResumeOnce(continuation)
+        let work = Task {
+            do { once.resume(.success(try await body())) } catch { once.resume(.failure(error)) }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimedOut() }
-        return value
+        Task {
+            try? await Task.sleep(for: timeout)
+            once.resume(.failure(TimedOut()))
+            work.cancel()
+        }
+    }
+}
+
+/// Resumes a continuation with the first result only.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        continuation.withLock { pending in
+            defer { pending = nil }
+            return pending
+        }?.resume(with: result)
     }
 }
 

@@ -10,14 +10,24 @@ import Testing
     /// Moves `sockets`' descriptors to `count` consecutive free numbers, without close-on-exec
     /// (as a service manager leaves them), and returns the first.
     func placeConsecutively(_ sockets: [Socket]) throws -> Int32 {
+        // F_DUPFD takes the lowest free number at or above its argument atomically, so tests
+        // running in parallel never pick the same one; retry higher until the block is consecutive.
         var base: Int32 = 700
-        while !(base..<(base + Int32(sockets.count))).allSatisfy({ fcntl($0, F_GETFD) == -1 }) { base += 16 }
-        for (offset, socket) in sockets.enumerated() {
-            #expect(dup2(socket.fileDescriptor, base + Int32(offset)) == base + Int32(offset))
-            #expect(!isCloseOnExec(base + Int32(offset)))
-            socket.close()
+        while true {
+            var placed: [Int32] = []
+            for socket in sockets {
+                placed.append(fcntl(socket.fileDescriptor, F_DUPFD, placed.last.map { $0 + 1 } ?? base))
+            }
+            if placed.enumerated().allSatisfy({ $0.element == placed[0] + Int32($0.offset) }) {
+                for (fd, socket) in zip(placed, sockets) {
+                    #expect(!isCloseOnExec(fd))   // as a service manager leaves them
+                    socket.close()
+                }
+                return placed[0]
+            }
+            for fd in placed where fd >= 0 { close(fd) }
+            base = (placed.max() ?? base) + 1
         }
-        return base
     }
 
     @Test func inheritsTCPUDPAndUnixWithTheirNames() throws {
@@ -89,6 +99,7 @@ import Testing
         var fds: [Int32] = [-1, -1]
         #expect(pipe(&fds) == 0)
         defer { close(fds[0]); close(fds[1]) }
+        #expect(!isCloseOnExec(fds[0]))
         do {
             _ = try Socket.inheritedFromServiceManager(
                 environment: ["LISTEN_PID": pid, "LISTEN_FDS": "1"], pid: getpid(), firstDescriptor: fds[0])
@@ -97,6 +108,8 @@ import Testing
             #expect(error.kind == .other || error.kind == .invalidArgument, "\(error)")
             #expect("\(error)".contains("getsockopt") || "\(error)".contains("adopt"))
         }
+        // Close-on-exec is set on every passed descriptor first, even one that cannot be used.
+        #expect(isCloseOnExec(fds[0]))
     }
 
     /// The public entry point reads the real environment and removes the three variables.
