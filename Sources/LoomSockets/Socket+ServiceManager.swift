@@ -2,16 +2,6 @@
 import Glibc
 #endif
 
-/// A socket a service manager (systemd, `systemd-socket-activate`) opened for this process,
-/// with the name its unit gave it (`FileDescriptorName=`; `unknown` when none).
-public struct InheritedSocket: Sendable {
-    /// The name from `LISTEN_FDNAMES`, or `unknown`.
-    public let name: String
-    /// The socket, now owned by this process (close-on-exec set; family and type read from the
-    /// kernel).
-    public let socket: Socket
-}
-
 extension Socket {
     /// The listening sockets a service manager passed to this process (socket activation),
     /// with `sd_listen_fds_with_names` semantics: descriptors from 3, `LISTEN_FDS` of them, only

@@ -74,21 +74,3 @@ public struct ProxyHeader: Sendable, Hashable {
     /// What the proxy knows about the client's TLS (TLV 0x20 and its sub-TLVs), or nil.
     public var tls: ProxyTLSInfo? { tlv(.ssl).flatMap(ProxyTLSInfo.init(value:)) }
 }
-
-/// The PROXY header's command.
-public enum ProxyCommand: Sendable, Hashable {
-    /// A relayed connection: the addresses are the original client's.
-    case proxy
-    /// The proxy's own connection (a health check): use the real endpoints.
-    case local
-}
-
-/// The transport the proxy received the connection over.
-public enum ProxyTransport: Sendable, Hashable {
-    /// TCP or a Unix stream.
-    case stream
-    /// UDP or a Unix datagram.
-    case datagram
-    /// Not said (v1 `UNKNOWN`, v2 LOCAL or unspecified).
-    case unspecified
-}
