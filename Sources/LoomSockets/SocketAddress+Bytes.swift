@@ -7,6 +7,16 @@ extension SocketAddress {
     /// as protocols carry them on the wire (the PROXY protocol's binary header), without going
     /// through text. Throws ``SocketError/Kind/invalidArgument`` for any other byte count.
     public init<Bytes: Collection<UInt8>>(ipBytes bytes: Bytes, port: UInt16) throws(SocketError) {
+        let copy = Array(bytes)
+        let outcome = copy.withUnsafeBytes { raw in
+            Result { () throws(SocketError) in try SocketAddress(ipBytes: raw, port: port) }
+        }
+        self = try outcome.get()
+    }
+
+    /// The same for bytes already in memory, without generic dispatch: the
+    /// form parsers on a hot path use.
+    public init(ipBytes bytes: UnsafeRawBufferPointer, port: UInt16) throws(SocketError) {
         var storage = sockaddr_storage()
         switch bytes.count {
         case 4:
@@ -35,6 +45,15 @@ extension SocketAddress {
     /// an unnamed address (``isUnnamed``). Throws ``SocketError/Kind/invalidArgument`` when
     /// longer than `sun_path`.
     public init<Bytes: Collection<UInt8>>(unixPathBytes bytes: Bytes) throws(SocketError) {
+        let copy = Array(bytes)
+        let outcome = copy.withUnsafeBytes { raw in
+            Result { () throws(SocketError) in try SocketAddress(unixPathBytes: raw) }
+        }
+        self = try outcome.get()
+    }
+
+    /// The same for bytes already in memory, without generic dispatch.
+    public init(unixPathBytes bytes: UnsafeRawBufferPointer) throws(SocketError) {
         var sun = sockaddr_un()
         let capacity = MemoryLayout.size(ofValue: sun.sun_path)
         guard bytes.count <= capacity else {

@@ -28,6 +28,74 @@ enum ProxyV1 {
     }
 
     static func parse(_ bytes: UnsafeRawBufferPointer) throws(ProxyProtocolError) -> ProxyHeaderParser.Result {
+        if let header = completeLine(bytes) { return .header(header) }
+        return try parseByteByByte(bytes)
+    }
+
+    /// The common case, a whole valid line (proxies send it in one segment), checked in one
+    /// tight pass. Nil for anything else (incomplete, invalid): the byte-by-byte parser then
+    /// answers, with the error at the first bad byte, so both always agree.
+    private static func completeLine(_ bytes: UnsafeRawBufferPointer) -> ProxyHeader? {
+        let limit = min(bytes.count, maxLength)
+        var end = signature.count
+        var spaces = (0, 0, 0, 0, 0)
+        var spaceCount = 0
+        while end < limit {
+            let byte = bytes[end]
+            if byte == cr { break }
+            if byte == space {
+                switch spaceCount {
+                case 0: spaces.0 = end
+                case 1: spaces.1 = end
+                case 2: spaces.2 = end
+                case 3: spaces.3 = end
+                default: spaces.4 = end
+                }
+                spaceCount += 1
+            } else if byte < 0x21 || byte > 0x7E {
+                return nil
+            }
+            end += 1
+        }
+        guard end + 1 < limit, bytes[end] == cr, bytes[end + 1] == lf else { return nil }
+        let protoEnd = spaceCount == 0 ? end : spaces.0
+        let proto = UnsafeRawBufferPointer(rebasing: bytes[signature.count..<protoEnd])
+        if proto.elementsEqual(protocols[2]) {
+            return header(.unknown, Fields(), length: end + 2)
+        }
+        let isV6: Bool
+        if proto.elementsEqual(protocols[0]) { isV6 = false }
+        else if proto.elementsEqual(protocols[1]) { isV6 = true }
+        else { return nil }
+        guard spaceCount == 4 else { return nil }
+        var fields = Fields()
+        let sourceText = UnsafeRawBufferPointer(rebasing: bytes[(spaces.0 + 1)..<spaces.1])
+        let destinationText = UnsafeRawBufferPointer(rebasing: bytes[(spaces.1 + 1)..<spaces.2])
+        guard sourceText.count <= (isV6 ? 45 : 15), destinationText.count <= (isV6 ? 45 : 15),
+              sourceText.allSatisfy({ isAddressCharacter($0, v6: isV6) }),
+              destinationText.allSatisfy({ isAddressCharacter($0, v6: isV6) }),
+              withUnsafeMutableBytes(of: &fields.source, { address(sourceText, v6: isV6, into: $0) }),
+              withUnsafeMutableBytes(of: &fields.destination, { address(destinationText, v6: isV6, into: $0) }),
+              let sourcePort = port(UnsafeRawBufferPointer(rebasing: bytes[(spaces.2 + 1)..<spaces.3])),
+              let destinationPort = port(UnsafeRawBufferPointer(rebasing: bytes[(spaces.3 + 1)..<end]))
+        else { return nil }
+        fields.sourcePort = sourcePort
+        fields.destinationPort = destinationPort
+        return header(isV6 ? .tcp6 : .tcp4, fields, length: end + 2)
+    }
+
+    /// 1 to 5 digits, at most 65535.
+    private static func port(_ text: UnsafeRawBufferPointer) -> UInt16? {
+        guard (1...5).contains(text.count) else { return nil }
+        var value = 0
+        for byte in text {
+            guard (0x30...0x39).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value <= 65_535 ? UInt16(value) : nil
+    }
+
+    private static func parseByteByByte(_ bytes: UnsafeRawBufferPointer) throws(ProxyProtocolError) -> ProxyHeaderParser.Result {
         var proto = LineProtocol.pending
         var field = 0
         var fieldStart = signature.count
@@ -67,24 +135,30 @@ enum ProxyV1 {
         return .needMoreData
     }
 
-    /// A field still arriving: only characters and a length it may have.
+    private static let protocols: [[UInt8]] = [Array("TCP4".utf8), Array("TCP6".utf8), Array("UNKNOWN".utf8)]
+
+    /// A field still arriving, whose last byte just came: the bytes before it were checked when
+    /// they came, so only this one and the field's length are (one pass over the line in all).
     private static func checkPartial(
         proto: LineProtocol, _ field: Int, _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>
     ) throws(ProxyProtocolError) {
-        let text = UnsafeRawBufferPointer(rebasing: bytes[range])
+        let byte = bytes[range.upperBound - 1]
         switch field {
         case 0:
-            let matchesOne = ["TCP4", "TCP6", "UNKNOWN"].contains { name in
-                text.count <= name.utf8.count && zip(text, name.utf8).allSatisfy { $0 == $1 }
+            // At most 7 bytes: the whole prefix is compared, since "UNP" is no protocol's prefix
+            // although each of its bytes is some protocol's at that position.
+            let text = UnsafeRawBufferPointer(rebasing: bytes[range])
+            let matchesOne = protocols.contains { name in
+                text.count <= name.count && text.elementsEqual(name.prefix(text.count))
             }
             guard matchesOne else { throw .v1Malformed("unknown protocol (TCP4, TCP6 or UNKNOWN)") }
         case 1, 2:
             let isV6 = proto == .tcp6
-            guard text.count <= (isV6 ? 45 : 15), text.allSatisfy({ isAddressCharacter($0, v6: isV6) }) else {
+            guard range.count <= (isV6 ? 45 : 15), isAddressCharacter(byte, v6: isV6) else {
                 throw .v1Malformed("invalid \(field == 1 ? "source" : "destination") address")
             }
         default:
-            guard text.count <= 5, text.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            guard range.count <= 5, (0x30...0x39).contains(byte) else {
                 throw .v1Malformed("invalid \(field == 3 ? "source" : "destination") port")
             }
         }
@@ -104,7 +178,6 @@ enum ProxyV1 {
             else if text.elementsEqual("UNKNOWN".utf8) { proto = .unknown; return }
             else { throw .v1Malformed("unknown protocol (TCP4, TCP6 or UNKNOWN)") }
         case 1, 2:
-            try checkPartial(proto: proto, field, bytes, range)
             var parsedAddress = in6_addr()
             let parsed = withUnsafeMutableBytes(of: &parsedAddress) { address(text, v6: proto == .tcp6, into: $0) }
             if field == 1 { fields.source = parsedAddress } else { fields.destination = parsedAddress }
@@ -112,7 +185,6 @@ enum ProxyV1 {
                 throw .v1Malformed("invalid \(field == 1 ? "source" : "destination") address for \(proto == .tcp6 ? "TCP6" : "TCP4")")
             }
         default:
-            try checkPartial(proto: proto, field, bytes, range)
             let value = text.reduce(0) { $0 * 10 + Int($1 - 0x30) }
             guard value <= 65_535 else { throw .v1Malformed("port \(value) is outside 0-65535") }
             if field == 3 { fields.sourcePort = UInt16(value) } else { fields.destinationPort = UInt16(value) }
@@ -143,9 +215,11 @@ enum ProxyV1 {
                                source: nil, destination: nil, length: length)
         }
         let size = proto == .tcp4 ? 4 : 16
-        let source = withUnsafeBytes(of: fields.source) { try? SocketAddress(ipBytes: $0.prefix(size), port: fields.sourcePort) }
+        let source = withUnsafeBytes(of: fields.source) {
+            try? SocketAddress(ipBytes: UnsafeRawBufferPointer(rebasing: $0.prefix(size)), port: fields.sourcePort)
+        }
         let destination = withUnsafeBytes(of: fields.destination) {
-            try? SocketAddress(ipBytes: $0.prefix(size), port: fields.destinationPort)
+            try? SocketAddress(ipBytes: UnsafeRawBufferPointer(rebasing: $0.prefix(size)), port: fields.destinationPort)
         }
         return ProxyHeader(version: .v1, command: .proxy, transport: .stream,
                            source: source, destination: destination, length: length)

@@ -61,14 +61,14 @@ enum ProxyV2 {
         func port(_ offset: Int) -> UInt16 { UInt16(block[offset]) << 8 | UInt16(block[offset + 1]) }
         switch family {
         case 1:
-            return (try? SocketAddress(ipBytes: block[0..<4], port: port(8)),
-                    try? SocketAddress(ipBytes: block[4..<8], port: port(10)))
+            return (try? SocketAddress(ipBytes: UnsafeRawBufferPointer(rebasing: block[0..<4]), port: port(8)),
+                    try? SocketAddress(ipBytes: UnsafeRawBufferPointer(rebasing: block[4..<8]), port: port(10)))
         case 2:
-            return (try? SocketAddress(ipBytes: block[0..<16], port: port(32)),
-                    try? SocketAddress(ipBytes: block[16..<32], port: port(34)))
+            return (try? SocketAddress(ipBytes: UnsafeRawBufferPointer(rebasing: block[0..<16]), port: port(32)),
+                    try? SocketAddress(ipBytes: UnsafeRawBufferPointer(rebasing: block[16..<32]), port: port(34)))
         default:
-            return (try? SocketAddress(unixPathBytes: block[0..<108]),
-                    try? SocketAddress(unixPathBytes: block[108..<216]))
+            return (try? SocketAddress(unixPathBytes: UnsafeRawBufferPointer(rebasing: block[0..<108])),
+                    try? SocketAddress(unixPathBytes: UnsafeRawBufferPointer(rebasing: block[108..<216])))
         }
     }
 
