@@ -76,11 +76,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by test targets: a real HAProxy on loopback (not a product).
+        .target(name: "LoomTestSupport", dependencies: ["LoomSockets"], swiftSettings: swiftSettings),
         .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading"], swiftSettings: swiftSettings),
         .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "CLoomShims"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoomServerTests",
-            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
@@ -93,6 +95,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
 )

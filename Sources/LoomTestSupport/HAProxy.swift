@@ -12,31 +12,37 @@ import LoomSockets
 /// let haproxy = try HAProxy(backends: [portA, portB], sendProxy: .v2)
 /// let client = try Socket.createConnection(host: "127.0.0.1", port: haproxy.port)
 /// ```
-final class HAProxy {
+public final class HAProxy {
     /// How HAProxy announces the client to the backends.
-    enum SendProxy {
+    public enum SendProxy: Sendable {
+        /// Plain forwarding: no PROXY header.
+        case none
         /// `send-proxy`: the v1 text line.
         case v1
         /// `send-proxy-v2`, with `proxy-v2-options` (for example `["unique-id", "crc32c"]`).
         case v2(options: [String] = [])
     }
 
-    struct HarnessError: Error, CustomStringConvertible {
-        let description: String
+    /// Why HAProxy could not be started or a helper failed, in one line.
+    public struct HarnessError: Error, CustomStringConvertible {
+        /// The reason.
+        public let description: String
     }
 
-    let pid: pid_t
+    /// HAProxy's process id.
+    public let pid: pid_t
     /// The plain TCP frontend port.
-    let port: Int
+    public let port: Int
     /// A TLS frontend port (only with `tlsCertificate`), terminating TLS in HAProxy.
-    let tlsPort: Int?
-    let directory: String
+    public let tlsPort: Int?
+    /// The temporary folder holding the configuration and the log (removed by ``stop()``).
+    public let directory: String
     private var stopped = false
 
     /// - Parameters:
     ///   - backends: ports of the servers on 127.0.0.1, balanced round-robin.
     ///   - tlsCertificate: a PEM file with certificate and key; adds a TLS frontend (``tlsPort``).
-    init(backends: [Int], sendProxy: SendProxy, tlsCertificate: String? = nil,
+    public init(backends: [Int], sendProxy: SendProxy, tlsCertificate: String? = nil,
          startTimeout: Duration = .seconds(10)) throws {
         let candidates: [String] = ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"]
         guard let binary = candidates
@@ -50,6 +56,7 @@ final class HAProxy {
         tlsPort = tlsCertificate == nil ? nil : try Self.freePort()
         let proxyKeyword: String
         switch sendProxy {
+        case .none: proxyKeyword = ""
         case .v1: proxyKeyword = "send-proxy"
         case .v2(let options):
             proxyKeyword = "send-proxy-v2" + (options.isEmpty ? "" : " proxy-v2-options " + options.joined(separator: ","))
@@ -98,10 +105,10 @@ final class HAProxy {
     deinit { stop() }
 
     /// What HAProxy printed (its warnings and errors).
-    var log: String { Self.read(directory + "/haproxy.log") }
+    public var log: String { Self.read(directory + "/haproxy.log") }
 
     /// Stops HAProxy (SIGTERM, then SIGKILL after 5 s) and reaps it; removes the temporary folder.
-    func stop() {
+    public func stop() {
         guard !stopped else { return }
         stopped = true
         kill(pid, SIGTERM)
@@ -120,7 +127,7 @@ final class HAProxy {
     }
 
     /// A port nobody listens on right now (bound to port 0, read back, closed).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let socket = try Socket.createServer(host: "127.0.0.1", port: 0)
         defer { socket.close() }
         return try socket.localAddress.port
@@ -128,7 +135,7 @@ final class HAProxy {
 
     /// True when a socket of this system listens on 127.0.0.1:`port` (from /proc/net/tcp, so
     /// that waiting makes no connection HAProxy would forward).
-    static func isListening(_ port: Int) -> Bool {
+    public static func isListening(_ port: Int) -> Bool {
         let hex = String(port, radix: 16, uppercase: true)
         let wanted = "0100007F:" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
         return read("/proc/net/tcp").split(separator: "\n").contains { line in
@@ -137,7 +144,9 @@ final class HAProxy {
         }
     }
 
-    static func spawn(_ argv: [String], log: String) throws -> pid_t {
+    /// Starts `argv` (an absolute path first) with stdout and stderr appended to `log` and a
+    /// clean signal state; returns its process id (reap it with `waitpid`).
+    public static func spawn(_ argv: [String], log: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -163,7 +172,8 @@ final class HAProxy {
         return pid
     }
 
-    static func write(_ text: String, to path: String) throws {
+    /// Writes `text` to a new file at `path` (mode 0600).
+    public static func write(_ text: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw HarnessError(description: "open \(path) failed") }
         defer { close(fd) }
@@ -171,7 +181,8 @@ final class HAProxy {
         guard Glibc.write(fd, bytes, bytes.count) == bytes.count else { throw HarnessError(description: "write \(path) failed") }
     }
 
-    static func read(_ path: String) -> String {
+    /// The whole file at `path` as text, or "" when it cannot be read.
+    public static func read(_ path: String) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
@@ -189,7 +200,7 @@ final class HAProxy {
 extension HAProxy {
     /// Runs a command to completion (output to `log`), waiting at most `timeout`; its exit status
     /// (128 + signal for a signal death), or nil when it had to be killed.
-    static func run(_ argv: [String], log: String, timeout: Duration = .seconds(30)) throws -> Int32? {
+    public static func run(_ argv: [String], log: String, timeout: Duration = .seconds(30)) throws -> Int32? {
         let pid = try spawn(argv, log: log)
         let deadline = ContinuousClock.now + timeout
         var status: Int32 = 0
