@@ -36,9 +36,15 @@ public struct ProxyHeaderReader: Sendable {
     ///   nil in ``ProxyProtocolMode/optional`` mode when the connection does not start with a
     ///   header (nothing consumed) or closes before sending anything.
     /// - Throws: ``ProxyProtocolError``: a refused header, ``ProxyProtocolError/timedOut(received:)``,
-    ///   ``ProxyProtocolError/truncated(received:)``, or a socket failure. The socket's
+    ///   ``ProxyProtocolError/truncated(received:)``, or a socket failure (an
+    ///   ``SocketError/Kind/invalidArgument`` one for a datagram socket). The socket's
     ///   ``Socket/timeout`` is restored in every case.
     public func read(from socket: Socket) throws(ProxyProtocolError) -> ProxyHeader? {
+        guard socket.type == .stream else {
+            // v2 over UDP prefixes every datagram; a stream reader would eat the first as a header.
+            throw .socket(SocketError("PROXY header", kind: .invalidArgument,
+                                      detail: "the PROXY header reader needs a stream socket, not a datagram socket"))
+        }
         let deadline = MonotonicInstant(after: timeout)
         let savedTimeout = socket.timeout
         defer { socket.timeout = savedTimeout }

@@ -93,6 +93,20 @@ import Testing
         }
     }
 
+    @Test func datagramSocketsAreRefused() throws {
+        let (a, b) = try Socket.pair(type: .datagram)
+        defer { a.close(); b.close() }
+        try a.sendAll(ProxyHeaderBuilder.v1("PROXY UNKNOWN\r\n"))
+        do {
+            _ = try ProxyHeaderReader(mode: .optional, timeout: .seconds(10)).read(from: b)
+            Issue.record("a datagram socket was read as a stream")
+        } catch {
+            guard case .socket(let socketError) = error else { throw error }
+            #expect(socketError.kind == .invalidArgument && "\(error)".contains("stream socket"))
+        }
+        #expect(try b.recv(maxBytes: 100).count == 15, "the datagram is untouched")
+    }
+
     @Test func requiredModeRefusesAPlainConnection() throws {
         let (client, server) = try tcpPair()
         defer { client.close(); server.close() }
