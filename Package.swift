@@ -25,20 +25,27 @@ let package = Package(
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
         .target(name: "CLoomShims"),
+        // The internal foundation (package access, no product): one clock, one lock family, one
+        // waker, one thread start, one system-call path with its fault-injection seam.
         .target(
-            name: "LoomThreading",
+            name: "LoomSystem",
             dependencies: ["CLoomShims"],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LoomThreading",
+            dependencies: ["LoomSystem", "CLoomShims"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LoomSockets",
-            dependencies: ["CLoomShims"],
+            dependencies: ["LoomSystem", "CLoomShims"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LoomServer",
             dependencies: [
-                "LoomThreading", "LoomSockets",
+                "LoomSystem", "LoomThreading", "LoomSockets", "CLoomShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -70,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Loom",
+                "Loom", "LoomSystem", "CLoomShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -78,14 +85,13 @@ let package = Package(
         ),
         // Test support shared by test targets: a real HAProxy on loopback (not a product).
         .target(name: "LoomTestSupport", dependencies: ["LoomSockets"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "CLoomShims"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading", "LoomSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "LoomSystem", "CLoomShims"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoomServerTests",
-            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", "LoomSystem", "LoomTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(
             name: "LoomServiceLifecycleTests",
             dependencies: [
@@ -95,6 +101,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
 )

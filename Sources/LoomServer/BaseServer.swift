@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import LoomSockets
+import LoomSystem
 import Synchronization
 
 /// Python's `socketserver.BaseServer` together with the socket half of `TCPServer`: a socket,
@@ -42,7 +43,7 @@ open class BaseServer: @unchecked Sendable {
     /// Where the server logs errors, idle closes and shutdowns.
     public let logger: Logger
 
-    let wake: WakeUpSignal
+    let wake: EventWaker
     let active: ActiveRequests
     let dispatcher: any RequestDispatcher
     private let stopRequested = Atomic<Bool>(false)
@@ -77,7 +78,12 @@ open class BaseServer: @unchecked Sendable {
         } catch {
             throw .socket(error)
         }
-        let wake = try WakeUpSignal()
+        let wake: EventWaker
+        do throws(SystemCallError) {
+            wake = try EventWaker()
+        } catch {
+            throw .socket(SocketError(error))
+        }
         if socket.type == .stream {
             // The loop polls before accepting; a non-blocking listener makes a connection that
             // vanished in between a "would block" instead of a hang.
@@ -199,7 +205,7 @@ open class BaseServer: @unchecked Sendable {
             let accepting = !backoff.isPaused() && active.hasCapacity()
             var timeoutMilliseconds: Int32 = pollInterval.map(\.pollMilliseconds) ?? -1
             if let paused = backoff.pausedUntil {
-                let left = paused.remainingMilliseconds
+                let left = paused.remainingPollMilliseconds
                 timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
             }
             let ready = waitForEvents(watchingSocket: accepting, timeoutMilliseconds: timeoutMilliseconds)
@@ -214,13 +220,13 @@ open class BaseServer: @unchecked Sendable {
     public func handleRequest() throws(ServerError) {
         guard try enterLoop() else { return }
         defer { leaveLoop() }
-        let deadline = timeout.map { MonotonicInstant(after: $0) }
+        let deadline = timeout.map { Deadline.after($0) }
         var backoff = AcceptBackoff()
         while !isStopRequested {
             let accepting = !backoff.isPaused() && active.hasCapacity()
-            var timeoutMilliseconds = deadline?.remainingMilliseconds ?? -1
+            var timeoutMilliseconds = deadline?.remainingPollMilliseconds ?? -1
             if let paused = backoff.pausedUntil {
-                let left = paused.remainingMilliseconds
+                let left = paused.remainingPollMilliseconds
                 timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
             }
             let ready = waitForEvents(watchingSocket: accepting, timeoutMilliseconds: timeoutMilliseconds)
@@ -237,10 +243,13 @@ open class BaseServer: @unchecked Sendable {
     /// when the socket is ready.
     private func waitForEvents(watchingSocket: Bool, timeoutMilliseconds: Int32) -> Bool {
         withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) { fds in
-            fds[0] = pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)
+            fds[0] = pollfd(fd: wake.fileDescriptor, events: Int16(POLLIN), revents: 0)
             fds[1] = pollfd(fd: watchingSocket ? socket.fileDescriptor : -1, events: Int16(POLLIN), revents: 0)
-            let count = poll(fds.baseAddress, 2, timeoutMilliseconds)
-            guard count > 0 else { return false }  // timeout, or EINTR: the caller loops
+            // Not retried on EINTR: the caller recomputes its timeout and loops.
+            let result = systemCall(.poll, on: socket.fileDescriptor, retryingInterrupts: false) { _ in
+                poll(fds.baseAddress, 2, timeoutMilliseconds)
+            }
+            guard case .success(let count) = result, count > 0 else { return false }  // timeout or EINTR
             if fds[0].revents != 0 { wake.drain() }
             return fds[1].revents != 0
         }
@@ -283,10 +292,9 @@ open class BaseServer: @unchecked Sendable {
         } catch {
             if error.kind == .wouldBlock || error.kind == .closed { return nil }
             if let shortage = AcceptBackoff.shortage(error) {
-                if backoff.pausedUntil == nil {
+                if backoff.pause() {
                     logger.warning("out of \(shortage); pausing accept", metadata: ["error": "\(error)"])
                 }
-                backoff.pause()
             } else {
                 logger.debug("accept failed", metadata: ["error": "\(error)"])
             }
@@ -348,21 +356,7 @@ open class BaseServer: @unchecked Sendable {
     /// or stayed silent past a timeout at `info`, anything else at `error` (Python prints a
     /// traceback to stderr).
     open func handleError(_ error: any Error, clientAddress: SocketAddress) {
-        var metadata: Logger.Metadata = ["client": "\(clientAddress)", "error": "\(error)"]
-        if let socketError = error as? SocketError {
-            switch socketError.kind {
-            case .timedOut:
-                logger.info("closing a connection silent for too long", metadata: metadata)
-                return
-            case .connectionReset, .brokenPipe, .notConnected, .connectionAborted:
-                logger.info("client went away", metadata: metadata)
-                return
-            default:
-                break
-            }
-        }
-        metadata["handler"] = "\(handlerType)"
-        logger.error("Exception occurred during processing of request from \(clientAddress)", metadata: metadata)
+        ServerErrorReporter.log(error, peer: clientAddress, handlerName: "\(handlerType)", to: logger)
     }
 
     /// Called by ``handleRequest()`` when ``timeout`` passes without a request. Default: nothing.
@@ -400,7 +394,7 @@ open class BaseServer: @unchecked Sendable {
             state.shutDown = true
             stopRequested.store(true, ordering: .releasing)
         }
-        wake.signal()
+        wake.wakeup()
     }
 
     /// Stops the server gracefully: stops accepting at once (the loop stops and the socket is
@@ -420,7 +414,7 @@ open class BaseServer: @unchecked Sendable {
     @discardableResult
     public func shutdown(gracePeriod: Duration) throws(ServerError) -> Bool {
         if isServingThread() { throw .shutdownFromServingThread }
-        let deadline = MonotonicInstant(after: gracePeriod)
+        let deadline = Deadline.after(gracePeriod)
         requestStop()
         // A serial server may be inside a handler: wait for its loop only until the deadline.
         let loopStopped = monitor.withLock { () -> Bool in
@@ -435,7 +429,7 @@ open class BaseServer: @unchecked Sendable {
             let aborted = active.abortAll()
             logger.info("grace period over; closing connections still open", metadata: ["connections": "\(aborted)"])
         }
-        close(waitingUntil: drained ? nil : MonotonicInstant(after: .seconds(1)))
+        close(waitingUntil: drained ? nil : Deadline.after(.seconds(1)))
         return drained
     }
 
@@ -449,7 +443,7 @@ open class BaseServer: @unchecked Sendable {
         close(waitingUntil: nil)
     }
 
-    private func close(waitingUntil deadline: MonotonicInstant?) {
+    private func close(waitingUntil deadline: Deadline?) {
         if isServingThread() {
             monitor.withLock {
                 state.closed = true
@@ -496,6 +490,6 @@ open class BaseServer: @unchecked Sendable {
     }
 
     private func removeUnixPath() {
-        if let unixPath { _ = unlink(unixPath) }
+        if let unixPath { _ = systemCall(.unlink) { _ in unlink(unixPath) } }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLoomShims
+import LoomSystem
 
 /// Python's `selectors.DefaultSelector` on Linux: epoll, level-triggered, with a value of your
 /// choice per registration and a thread-safe wake-up.
@@ -53,15 +54,15 @@ public final class Selector<Value> {
 
     /// Creates an epoll instance (close-on-exec) and its wake-up eventfd.
     public init() throws(SocketError) {
-        let epfd = try systemCall("epoll_create") { cloom_epoll_create() }
+        let epfd = try socketCall(.epollCreate) { _ in cloom_epoll_create() }
         let waker: SelectorWaker
         do {
             waker = try SelectorWaker()
-            _ = try systemCall("epoll_ctl") {
+            _ = try socketCall(.epollCtl, on: epfd) { _ in
                 cloom_epoll_ctl(epfd, EPOLL_CTL_ADD, waker.fd, EPOLLIN.rawValue, Selector.wakeToken)
             }
         } catch {
-            _ = Glibc.close(epfd)
+            closeDescriptor(epfd)
             throw error
         }
         epollFD = epfd
@@ -95,7 +96,7 @@ public final class Selector<Value> {
     /// open). Idempotent. Afterwards every operation throws ``SelectorError/Kind/closed``.
     public func close() {
         guard epollFD >= 0 else { return }
-        _ = Glibc.close(epollFD)
+        closeDescriptor(epollFD)
         epollFD = -1
         slots = []
         count = 0
@@ -126,8 +127,9 @@ public final class Selector<Value> {
         }
         nextGeneration &+= 1
         let generation = nextGeneration
-        if cloom_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, Self.epollMask(events), Self.token(fd, generation)) != 0 {
-            throw SelectorError(.system, "register", fileDescriptor: fd, underlying: SocketError("epoll_ctl", errno: errno))
+        let mask = Self.epollMask(events), token = Self.token(fd, generation)
+        if case .failure(let code) = systemCall(.epollCtl, on: epollFD, { _ in cloom_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, mask, token) }) {
+            throw SelectorError(.system, "register", fileDescriptor: fd, underlying: SocketError("epoll_ctl", errno: code))
         }
         if index >= slots.count {
             slots.append(contentsOf: repeatElement(nil, count: max(index + 1 - slots.count, slots.count / 2 + 16)))
@@ -160,7 +162,7 @@ public final class Selector<Value> {
         slots[Int(fd)] = nil
         count -= 1
         // EBADF/ENOENT mean the descriptor was closed since: epoll has dropped it already.
-        _ = cloom_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+        _ = systemCall(.epollCtl, on: epollFD) { _ in cloom_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0) }
         return SelectorKey(socket: slot.socket, fileDescriptor: fd, events: slot.events, data: slot.data)
     }
 
@@ -192,8 +194,8 @@ public final class Selector<Value> {
             throw SelectorError(.notRegistered, "modify", fileDescriptor: fd)
         }
         if slot.events == events { return }
-        if cloom_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, Self.epollMask(events), Self.token(fd, slot.generation)) != 0 {
-            let code = errno
+        let mask = Self.epollMask(events), token = Self.token(fd, slot.generation)
+        if case .failure(let code) = systemCall(.epollCtl, on: epollFD, { _ in cloom_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, mask, token) }) {
             _ = try? remove(fd: fd)
             throw SelectorError(.system, "modify", fileDescriptor: fd, underlying: SocketError("epoll_ctl", errno: code))
         }
@@ -292,21 +294,22 @@ public final class Selector<Value> {
     @usableFromInline
     func wait(timeout: Duration?) throws(SelectorError) -> Int {
         guard epollFD >= 0 else { throw SelectorError(.closed, "select") }
-        let deadline = timeout.flatMap { $0 > .zero ? Deadline(after: $0) : nil }
-        var milliseconds: Int32 = timeout == nil ? -1 : 0
+        let deadline = timeout.flatMap { $0 > .zero ? Deadline.after($0) : nil }
+        let blocking = timeout == nil
         while true {
-            if let deadline { milliseconds = deadline.remainingMilliseconds }
-            let n = cloom_epoll_wait(epollFD, readyEvents, readyTokens, Int32(Self.maxEventsPerCall), milliseconds)
-            if n >= 0 {
+            // Recomputed on every attempt, so an interruption (retried in systemCall) shortens nothing.
+            let result = systemCall(.epollWait, on: epollFD) { _ in
+                cloom_epoll_wait(epollFD, readyEvents, readyTokens, Int32(Self.maxEventsPerCall),
+                                 deadline?.remainingPollMilliseconds ?? (blocking ? -1 : 0))
+            }
+            switch result {
+            case .success(let n):
                 // epoll may return a hair early on a coarse clock: never report a timeout early.
                 if n == 0, let deadline, !deadline.hasPassed { continue }
                 return Int(n)
-            }
-            let code = errno
-            if code != EINTR {
+            case .failure(let code):
                 throw SelectorError(.system, "select", underlying: SocketError("epoll_wait", errno: code))
             }
-            if let deadline, deadline.hasPassed { return 0 }
         }
     }
 

@@ -11,8 +11,8 @@ extension Socket {
     /// 0 means the peer closed its side (stream socket). Used to read a header (PROXY protocol)
     /// without taking a byte of what follows it.
     public func peek(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
-        let count = try perform("recv", events: Int16(POLLIN), wait: waitMode()) { fd in
-            Glibc.recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))
+        let count = try perform(.recv, "recv", events: Int16(POLLIN), wait: waitMode(), length: buffer.count) { fd, length in
+            Glibc.recv(fd, buffer.baseAddress, length, Int32(MSG_PEEK))
         }
         // close() from another thread wakes a blocked recv with end-of-file: report the close.
         if count == 0, buffer.count > 0, descriptor.isClosed {

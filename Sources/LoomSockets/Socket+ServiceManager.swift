@@ -64,7 +64,7 @@ extension Socket {
         // Close-on-exec first, on all of them, as sd_listen_fds does: none may leak into a child
         // even when a later one turns out to be unusable.
         for fd in firstDescriptor..<(firstDescriptor + count) {
-            _ = try systemCall("fcntl(\(fd))") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            _ = try socketCall(.fcntl, on: fd, operation: "fcntl(\(fd))") { _ in fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
         var sockets: [InheritedSocket] = []
         for (offset, fd) in (firstDescriptor..<(firstDescriptor + count)).enumerated() {

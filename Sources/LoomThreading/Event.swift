@@ -1,3 +1,4 @@
+import LoomSystem
 import Synchronization
 
 /// A flag threads can wait for: Python's `threading.Event`.

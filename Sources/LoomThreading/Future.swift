@@ -1,3 +1,4 @@
+import LoomSystem
 import Synchronization
 
 /// Why ``Future/result(timeout:)`` produced no value (besides the task's own error).

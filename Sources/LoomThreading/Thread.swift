@@ -1,3 +1,4 @@
+import LoomSystem
 import CLoomShims
 import Glibc
 import Synchronization
@@ -147,25 +148,17 @@ open class Thread: @unchecked Sendable {
             return state.stackSize ?? Thread.stackSize
         }
         ThreadRegistry.shared.add(self)
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        if stackSize > 0, pthread_attr_setstacksize(&attributes, stackSize) != 0 {
+        let handle: pthread_t
+        do throws(ThreadStartError) {
+            // The closure holds the thread object until its body has run.
+            handle = try ThreadStart.spawn(name: nil, stackSize: stackSize > 0 ? stackSize : nil) { self.bootstrap() }
+        } catch {
             state.withLock { $0.started = false }
             ThreadRegistry.shared.remove(self)
-            throw .invalidStackSize(stackSize)
-        }
-        var handle = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&handle, &attributes, { context in
-            Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue().bootstrap()
-            return nil
-        }, context)
-        if result != 0 {
-            Unmanaged<Thread>.fromOpaque(context).release()
-            state.withLock { $0.started = false }
-            ThreadRegistry.shared.remove(self)
-            throw .cannotStartThread(errno: result)
+            switch error {
+            case .invalidStackSize(let size): throw .invalidStackSize(size)
+            case .cannotStart(let code): throw .cannotStartThread(errno: code)
+            }
         }
         self.handle.store(UInt(handle), ordering: .releasing)
         state.withLock { if $0.ident == nil { $0.ident = UInt(handle) } }

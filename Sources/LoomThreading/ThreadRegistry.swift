@@ -1,3 +1,4 @@
+import LoomSystem
 import CLoomShims
 import Glibc
 import Synchronization
@@ -175,17 +176,7 @@ extension Thread {
     /// The hook installed at start-up (Python's `threading.__excepthook__`).
     public static let defaultExcepthook: @Sendable (ExceptHookArguments) -> Void = { arguments in
         var text = "Exception in thread \(arguments.thread.name): \(arguments.error)\n"
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        _ = text.withUTF8 { writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     static func reportUncaught(_ error: any Error, in thread: Thread) {

@@ -1,4 +1,5 @@
 import LoomSockets
+import LoomSystem
 import LoomThreading
 
 /// Reads a PROXY header from a blocking `Socket`, for the threaded servers: exactly the
@@ -45,7 +46,7 @@ public struct ProxyHeaderReader: Sendable {
             throw .socket(SocketError("PROXY header", kind: .invalidArgument,
                                       detail: "the PROXY header reader needs a stream socket, not a datagram socket"))
         }
-        let deadline = MonotonicInstant(after: timeout)
+        let deadline = Deadline.after(timeout)
         let savedTimeout = socket.timeout
         defer { socket.timeout = savedTimeout }
         let capacity = parser.maxHeaderLength
@@ -95,7 +96,7 @@ public struct ProxyHeaderReader: Sendable {
     /// Reads exactly `count` bytes that a peek has shown are there.
     private func consumeExactly(
         _ count: Int, from socket: Socket, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
-        deadline: MonotonicInstant
+        deadline: Deadline
     ) throws(ProxyProtocolError) {
         var done = 0
         while done < count {

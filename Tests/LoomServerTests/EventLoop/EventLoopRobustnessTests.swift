@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Synchronization
 import Testing
 @testable import LoomServer
@@ -79,10 +80,10 @@ struct EventLoopRobustnessTests {
     }
 
     @Test func hugeDurationsSaturateInsteadOfTrapping() throws {
-        #expect(Duration.seconds(Int64.max / 2).saturatingMilliseconds == .max)
-        #expect(Duration.seconds(Int64.min / 2).saturatingMilliseconds == .min)
-        #expect(Duration.milliseconds(1500).saturatingMilliseconds == 1500)
-        #expect(Int64.max.saturatingAdd(1) == .max)
+        #expect(Duration.seconds(Int64.max / 2).saturatingNanoseconds == .max)
+        #expect(Duration.seconds(Int64.min / 2).saturatingNanoseconds == .min)
+        #expect(Duration.milliseconds(1500).saturatingMillisecondsRoundedUp == 1500)
+        #expect(Int64.max.saturatingAdding(1) == .max)
         let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .seconds(Int64.max / 2))) {
             EchoProtocol()
         }
@@ -98,7 +99,7 @@ struct EventLoopRobustnessTests {
     @Test func acceptErrorsBackOffAndAreReportedOnce() throws {
         let log = ErrorLog()
         let server = try EventLoopServer(configuration: .init(loops: 1, errorHandler: log.handler)) { EchoProtocol() }
-        let listener = try #require(server.loops[0].listener)
+        let listener = try #require(server.loops[0].acceptor.listener)
         server.start()
         defer { server.shutdown(gracePeriod: .zero) }
         // A shut-down listener stays readable and accept fails with EINVAL: a persistent error
