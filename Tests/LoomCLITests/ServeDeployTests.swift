@@ -25,12 +25,12 @@ private func activated(_ listen: String, datagram: Bool = false, _ arguments: [S
     return try Child([], shell: "exec " + command.map { "'\($0)'" }.joined(separator: " "))
 }
 
-/// Waits (at most 10 s) until a socket of this system is bound to 127.0.0.1:`port`, listening
+/// Waits (at most 30 s) until a socket of this system is bound to 127.0.0.1:`port`, listening
 /// (TCP) or not (UDP), as /proc/net says: a probe connection would itself start the program.
 private func waitUntilBound(_ port: Int, udp: Bool = false) -> Bool {
     let hex = String(port, radix: 16, uppercase: true)
     let wanted = "0100007F:" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
         let fd = open(udp ? "/proc/net/udp" : "/proc/net/tcp", O_RDONLY | O_CLOEXEC)
         var text: [UInt8] = []
@@ -58,7 +58,7 @@ private func waitUntilBound(_ port: Int, udp: Bool = false) -> Bool {
     func systemdTCP(mode: String) throws {
         let port = try freePort()
         let child = try activated("127.0.0.1:\(port)", ["--mode", mode])
-        #expect(waitUntilBound(port))
+        try #require(waitUntilBound(port), "systemd-socket-activate: \(String(decoding: child.readToEnd(child.stderr, timeout: .seconds(1)), as: UTF8.self))")
         let socket = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(20))
         defer { socket.close() }
         try socket.sendAll(" activated \n")

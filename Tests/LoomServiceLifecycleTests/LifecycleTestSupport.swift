@@ -29,12 +29,14 @@ func echo(_ socket: Socket, _ text: String) throws -> String {
     return String(decoding: reply, as: UTF8.self)
 }
 
+/// A client with a generous timeout: under a sanitizer on a loaded machine the group's tasks
+/// may wait seconds for a Swift concurrency thread (busy with other suites' synchronous tests).
 func connect(port: Int) throws(SocketError) -> Socket {
-    try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(10))
+    try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(60))
 }
 
 /// True once nothing accepts on `port` any more, waiting at most `timeout`.
-func eventuallyRefused(port: Int, timeout: Duration = .seconds(10)) -> Bool {
+func eventuallyRefused(port: Int, timeout: Duration = .seconds(120)) -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         do {

@@ -11,6 +11,11 @@ import Testing
 /// Both server families in one ServiceGroup, in-process: graceful shutdown drains, cancellation
 /// stops at once. The group stops its services one at a time, last first (swift-service-lifecycle's
 /// order), so the event-loop server (listed second) goes first.
+///
+/// Client I/O runs on threads of its own (`offPool`) and reports back, so that the expectations
+/// stay attached to their test. The bounds are minutes, not seconds: under a sanitizer, other
+/// suites' synchronous tests can hold both Swift concurrency threads of this machine for a while,
+/// and the group's tasks wait for one.
 @Suite struct LoomServiceTests {
     let logger = Logger(label: "loom.lifecycle-test") { _ in SwiftLogNoOpLogHandler() }
 
@@ -21,38 +26,37 @@ import Testing
         let eventLoop = try EventLoopServer(configuration: .init(port: 0, loops: 1)) { EchoProtocol() }
         let (threadedPort, eventLoopPort) = (threaded.serverAddress.port, eventLoop.serverAddress.port)
         let group = ServiceGroup(
-            services: [LoomService(threaded, gracePeriod: .seconds(60)), LoomService(eventLoop, gracePeriod: .seconds(60))],
+            services: [LoomService(threaded, gracePeriod: .seconds(3600)), LoomService(eventLoop, gracePeriod: .seconds(3600))],
             logger: logger)
         let start = ContinuousClock.now
-        try await withTimeout(.seconds(40)) {
+        try await withTimeout(.seconds(300)) {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                let held = try await offPool {
-                    let held = try [threadedPort, eventLoopPort].map(connect(port:))
-                    for socket in held { #expect(try echo(socket, "before") == "before\n") }
-                    return held
-                }
+                let held = try await offPool { try [threadedPort, eventLoopPort].map(connect(port:)) }
+                #expect(try await offPool { try held.map { try echo($0, "before") } } == ["before\n", "before\n"])
                 await group.triggerGracefulShutdown()
-                try await offPool {
-                    #expect(eventuallyRefused(port: eventLoopPort), "the event-loop server still accepts")
-                    #expect(try echo(held[1], "during") == "during\n")
+                #expect(try await offPool { eventuallyRefused(port: eventLoopPort) }, "the event-loop server still accepts")
+                #expect(try await offPool { try echo(held[1], "during") } == "during\n")
+                let late = try await offPool { () throws -> String in
                     let late = try connect(port: threadedPort)   // its turn has not come yet
-                    #expect(try echo(late, "late") == "late\n")
-                    late.close()
-                    held[1].close()
-                    #expect(eventuallyRefused(port: threadedPort), "the threaded server still accepts")
-                    #expect(try echo(held[0], "during") == "during\n")
-                    held[0].close()
+                    defer { late.close() }
+                    return try echo(late, "late")
                 }
+                #expect(late == "late\n")
+                held[1].close()
+                #expect(try await offPool { eventuallyRefused(port: threadedPort) }, "the threaded server still accepts")
+                #expect(try await offPool { try echo(held[0], "during") } == "during\n")
+                held[0].close()
                 try await tasks.waitForAll()
             }
         }
-        #expect(ContinuousClock.now - start < .seconds(40), "drained when the clients left, not at the grace period")
+        #expect(ContinuousClock.now - start < .seconds(300), "drained when the clients left, not at the grace period")
         #expect(threaded.activeRequests == 0 && eventLoop.connectionCount == 0)
         threaded.serverClose()
     }
 
-    /// Connections that never end are closed when the grace period runs out, and run() returns.
+    /// Connections that never end are closed when the grace period runs out, and run() returns
+    /// only after that.
     @Test func gracePeriodBoundsTheDrain() async throws {
         let threaded = try ThreadingTCPServer(host: "127.0.0.1", port: 0, handler: LineEcho.self, logger: logger)
         let eventLoop = try EventLoopServer(configuration: .init(port: 0, loops: 1)) { EchoProtocol() }
@@ -61,24 +65,17 @@ import Testing
                        LoomService(eventLoop, gracePeriod: .milliseconds(300))],
             logger: logger)
         let ports = [threaded.serverAddress.port, eventLoop.serverAddress.port]
-        try await withTimeout(.seconds(30)) {
+        try await withTimeout(.seconds(300)) {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                let held = try await offPool {
-                    let held = try ports.map(connect(port:))
-                    for socket in held { #expect(try echo(socket, "x") == "x\n") }
-                    return held
-                }
+                let held = try await offPool { try ports.map(connect(port:)) }
+                #expect(try await offPool { try held.map { try echo($0, "x") } } == ["x\n", "x\n"])
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 // run() returned only after the drain: nothing is left open on either server.
                 #expect(threaded.activeRequests == 0 && eventLoop.connectionCount == 0)
-                try await offPool {
-                    for socket in held {
-                        #expect(closedByServer(socket))
-                        socket.close()
-                    }
-                }
+                #expect(try await offPool { held.map(closedByServer) } == [true, true])
+                for socket in held { socket.close() }
             }
         }
         threaded.serverClose()
@@ -93,26 +90,21 @@ import Testing
             if family == "threaded" {
                 let server = try ThreadingTCPServer(host: "127.0.0.1", port: 0, handler: LineEcho.self, logger: logger)
                 threaded = server
-                service = LoomService(server, gracePeriod: .seconds(600))
+                service = LoomService(server, gracePeriod: .seconds(3600))
                 port = server.serverAddress.port
             } else {
                 let server = try EventLoopServer(configuration: .init(port: 0, loops: 1)) { EchoProtocol() }
-                service = LoomService(server, gracePeriod: .seconds(600))
+                service = LoomService(server, gracePeriod: .seconds(3600))
                 port = server.serverAddress.port
             }
             let running = Task { try await service.run() }
-            let held = try await offPool {
-                let held = try connect(port: port)
-                #expect(try echo(held, "y") == "y\n")
-                return held
-            }
+            let held = try await offPool { try connect(port: port) }
+            #expect(try await offPool { try echo(held, "y") } == "y\n")
             running.cancel()
-            try await withTimeout(.seconds(30)) { try await running.value }
-            try await offPool {
-                #expect(closedByServer(held), "\(family)")
-                #expect(eventuallyRefused(port: port), "\(family)")
-                held.close()
-            }
+            try await withTimeout(.seconds(300)) { try await running.value }
+            #expect(try await offPool { closedByServer(held) }, "\(family)")
+            #expect(try await offPool { eventuallyRefused(port: port) }, "\(family)")
+            held.close()
             threaded?.serverClose()
         }
     }
@@ -123,21 +115,22 @@ import Testing
         let eventLoop = try EventLoopServer(configuration: .init(port: 0, loops: 1)) { EchoProtocol() }
         let ports = [threaded.serverAddress.port, eventLoop.serverAddress.port]
         let group = ServiceGroup(services: [threaded, eventLoop], logger: logger)
-        try await withTimeout(.seconds(30)) {
+        try await withTimeout(.seconds(300)) {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                try await offPool {
-                    for port in ports {
+                let replies = try await offPool {
+                    try ports.map { port in
                         let socket = try connect(port: port)
-                        #expect(try echo(socket, "z") == "z\n")
-                        socket.close()
+                        defer { socket.close() }
+                        return try echo(socket, "z")
                     }
                 }
+                #expect(replies == ["z\n", "z\n"])
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
         }
-        try await offPool { for port in ports { #expect(eventuallyRefused(port: port)) } }
+        #expect(try await offPool { ports.map { eventuallyRefused(port: $0) } } == [true, true])
         threaded.serverClose()
     }
 }

@@ -36,20 +36,27 @@ func say(_ line: String) {
     }
 }
 
-let grace = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 5
-var logger = Logger(label: "loom.service-example") { StreamLogHandler.standardError(label: $0) }
-logger.logLevel = .info
+/// The program: everything in a function (top-level async code keeps its temporaries alive
+/// until exit, which LeakSanitizer reports as leaks).
+@main
+struct LoomServiceExample {
+    static func main() async throws {
+        let grace = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 5
+        var logger = Logger(label: "loom.service-example") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .info
 
-let threaded = try ThreadingTCPServer(host: "127.0.0.1", port: 0, handler: LineEcho.self, logger: logger)
-let eventLoop = try EventLoopServer(configuration: .init(host: "127.0.0.1", port: 0, loops: 1)) { EchoProtocol() }
-say("listening on tcp://\(threaded.serverAddress)")
-say("listening on tcp://\(eventLoop.serverAddress)")
+        let threaded = try ThreadingTCPServer(host: "127.0.0.1", port: 0, handler: LineEcho.self, logger: logger)
+        let eventLoop = try EventLoopServer(configuration: .init(host: "127.0.0.1", port: 0, loops: 1)) { EchoProtocol() }
+        say("listening on tcp://\(threaded.serverAddress)")
+        say("listening on tcp://\(eventLoop.serverAddress)")
 
-let gracePeriod = Duration.milliseconds(Int64(grace * 1000))
-let group = ServiceGroup(
-    services: [LoomService(threaded, gracePeriod: gracePeriod), LoomService(eventLoop, gracePeriod: gracePeriod)],
-    gracefulShutdownSignals: [.sigterm],
-    logger: logger)
-try await group.run()
-threaded.serverClose()
-say("stopped")
+        let gracePeriod = Duration.milliseconds(Int64(grace * 1000))
+        let group = ServiceGroup(
+            services: [LoomService(threaded, gracePeriod: gracePeriod), LoomService(eventLoop, gracePeriod: gracePeriod)],
+            gracefulShutdownSignals: [.sigterm],
+            logger: logger)
+        try await group.run()
+        threaded.serverClose()
+        say("stopped")
+    }
+}
