@@ -15,11 +15,13 @@ let package = Package(
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
         .library(name: "LoomChat", targets: ["LoomChat"]),
+        .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
@@ -49,6 +51,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Both server families as swift-service-lifecycle Services.
+        .target(
+            name: "LoomServiceLifecycle",
+            dependencies: [
+                "LoomServer", "LoomThreading",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Two servers in one ServiceGroup stopped by SIGTERM: the README example and the lifecycle tests' child.
+        .executableTarget(
+            name: "LoomServiceExample",
+            dependencies: [
+                "LoomServer", "LoomServiceLifecycle",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The chat room of issue 11: protocol, room, and its threading and event-loop servers.
         .target(
             name: "LoomChat",
@@ -69,11 +90,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Helpers every test target shares (polling, shared values, test data, /proc readers);
-        // used by test targets only, never by a product.
+        // Helpers every test target shares (polling, shared values, test data, /proc readers, a
+        // real HAProxy on loopback); used by test targets only, never by a product.
         .target(
             name: "LoomTestSupport",
-            dependencies: ["LoomThreading"],
+            dependencies: ["LoomThreading", "LoomSockets"],
             path: "Tests/LoomTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -95,6 +116,15 @@ let package = Package(
         .testTarget(
             name: "LoomDocTests",
             dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LoomServiceLifecycleTests",
+            dependencies: [
+                "LoomServiceLifecycle", "LoomServer", "LoomSockets", "LoomThreading", "LoomServiceExample", "LoomTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
