@@ -115,7 +115,11 @@ let package = Package(
         // Every code block of the DocC catalogs, compiled (Snippets/), and checked to stay in sync.
         .testTarget(
             name: "LoomDocTests",
-            dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
+            dependencies: [
+                "Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomServiceLifecycle", "LoomTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
