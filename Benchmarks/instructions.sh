@@ -7,7 +7,8 @@
 # For each mode: start `LOOM serve --mode MODE --handler echo --loops 1` under callgrind, send
 # N1 then (in a second server run) N2 64-byte ping-pong requests on CONNS connections with the C
 # load generator of ../shared/bench, and report (I(N2) - I(N1)) / (N2 - N1): start-up and
-# shut-down cancel out. Loopback only; every run bounded by `timeout`.
+# shut-down cancel out. Loopback only; every run bounded by `timeout`. The binary is stripped first:
+# valgrind 3.19 cannot read the DWARF 5 debug information Swift 6.3 writes (totals need no symbols).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SHARED=${SHARED:-$(cd "$HERE/../../shared/bench" 2>/dev/null && pwd)}
@@ -17,6 +18,8 @@ N1=${N1:-5000}; N2=${N2:-15000}; CONNS=${CONNS:-1}
 OUT=${OUT:-/tmp/loom-instructions}
 mkdir -p "$OUT"
 LOADGEN="$OUT/loadgen"
+strip -o "$OUT/loom" "$LOOM" || exit 1
+LOOM="$OUT/loom"
 [ -x "$LOADGEN" ] || gcc -O2 -o "$LOADGEN" "$SHARED/loadgen.c" || exit 1
 
 count() {  # count MODE N -> total instructions of one server run serving N requests
