@@ -36,7 +36,7 @@ public final class AsyncConnection {
     /// peer closed its side. Throws on a reset, the idle timeout or a server shutdown, and
     /// ``SocketError/Kind/invalidArgument`` when another task is already waiting in `recv` on
     /// this connection (which of the two would get the bytes is undefined).
-    public func recv(maxBytes: Int) async throws(SocketError) -> [UInt8] {
+    nonisolated(nonsending) public func recv(maxBytes: Int) async throws(SocketError) -> [UInt8] {
         // Only the suspension is written here; every decision and every error is made in the
         // adapter's synchronous methods. A suspended handler keeps this frame (and its callers')
         // in its task's memory: a value of `SocketError` (two hundred bytes) or a temporary held
@@ -50,7 +50,7 @@ public final class AsyncConnection {
     }
 
     /// Receives into `buffer` (no allocation) and returns the byte count; 0 means the peer closed.
-    public func recv(into buffer: UnsafeMutableRawBufferPointer) async throws(SocketError) -> Int {
+    nonisolated(nonsending) public func recv(into buffer: UnsafeMutableRawBufferPointer) async throws(SocketError) -> Int {
         let adapter = self.adapter
         if adapter.beginReceive(into: buffer) == .wait {
             _ = await withUnsafeContinuation { adapter.reader = $0 }
@@ -60,7 +60,7 @@ public final class AsyncConnection {
 
     /// Queues every byte for sending; waits while the connection's write buffer is above its
     /// high-water mark (asyncio's `write` + `drain`). Throws if the connection is gone.
-    public func sendAll(_ buffer: UnsafeRawBufferPointer) async throws(SocketError) {
+    nonisolated(nonsending) public func sendAll(_ buffer: UnsafeRawBufferPointer) async throws(SocketError) {
         let adapter = self.adapter
         adapter.write(buffer)  // sent or copied before any suspension
         while adapter.mustDrain {
@@ -70,7 +70,7 @@ public final class AsyncConnection {
     }
 
     /// Sends every byte of `bytes`.
-    public func sendAll(_ bytes: [UInt8]) async throws(SocketError) {
+    nonisolated(nonsending) public func sendAll(_ bytes: [UInt8]) async throws(SocketError) {
         let adapter = self.adapter
         adapter.write(bytes)
         while adapter.mustDrain {
@@ -80,7 +80,7 @@ public final class AsyncConnection {
     }
 
     /// Sends `text` as UTF-8.
-    public func sendAll(_ text: String) async throws(SocketError) {
+    nonisolated(nonsending) public func sendAll(_ text: String) async throws(SocketError) {
         let adapter = self.adapter
         adapter.write(text)
         while adapter.mustDrain {
