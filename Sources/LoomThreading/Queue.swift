@@ -46,7 +46,7 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
 
     // Storage, overridden by the subclasses; always called with `mutex` held.
     func storagePut(_ item: Element) { buffer.append(item) }
-    func storageGet() -> Element { buffer.removeFirst()! }
+    func storageGet() -> Element { buffer.removeFirst() }
     var storageCount: Int { buffer.count }
 
     /// Whether a `put` must wait; re-read on every wake-up, since ``maxsize`` may have changed
