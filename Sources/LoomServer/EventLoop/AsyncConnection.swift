@@ -122,8 +122,9 @@ final class AsyncConnectionAdapter: StreamProtocol {
     /// The loop the handler's task counts itself on, held until the task finishes (a task stuck
     /// past the grace period outlives the transport, which is dropped when the connection is lost).
     private var loop: EventLoop?
-    // Freed whenever drained: ten thousand quiet connections hold no read buffers.
-    private var inbound = ByteQueue(minimumCapacity: 0, keptCapacity: 0)
+    /// Bytes no `recv` has asked for yet; made on first need (a handler that keeps up never
+    /// needs it), its buffer freed whenever drained: quiet connections hold no read buffers.
+    private var inbound: InboundBytes?
     /// While a `recv(maxBytes:)` waits: its limit, and the array made straight from the loop's buffer.
     private var readerMaxBytes = 0
     private var delivered: [UInt8]?
@@ -131,10 +132,13 @@ final class AsyncConnectionAdapter: StreamProtocol {
     private var readerBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var readerCount = 0
     /// Set by `begin…` when another task already waits in `recv`; `finish…` throws it.
+    // The flags together, so they share one word of the object.
     private var concurrentReceive = false
     private(set) var eof = false
     private(set) var closed = false
     private var writingPaused = false
+    /// Set by a write that found the connection gone: ``finishSend()`` throws it.
+    private var sendFailed = false
     private var failureBox: FailureBox?
     var reader: UnsafeContinuation<Int, Never>?
     var writer: UnsafeContinuation<Void, Never>?
@@ -153,13 +157,13 @@ final class AsyncConnectionAdapter: StreamProtocol {
         self.loop = loop
         loop.liveTaskCount.add(1, ordering: .relaxed)
         let connection = LoopBound(value: AsyncConnection(adapter: self))
-        let body = self.body
         Task(executorPreference: loop) {
             // The task's outermost frame lives as long as the connection: nothing here but the
-            // call, the rest is in the synchronous `handlerFinished`.
+            // call, the rest is in the synchronous `handlerFinished`. The closure captures one
+            // reference and nothing else, so that reference is its context (no box to allocate).
             let connection = connection.value
             do {
-                try await body(connection)
+                try await connection.adapter.body(connection)
                 connection.adapter.handlerFinished(nil, connection: connection)
             } catch {
                 connection.adapter.handlerFinished(error, connection: connection)
@@ -183,20 +187,20 @@ final class AsyncConnectionAdapter: StreamProtocol {
             // One allocation, the array recv returns; no copy through the inbound queue.
             let n = min(data.count, readerMaxBytes)
             delivered = Array(UnsafeRawBufferPointer(rebasing: data[..<n]))
-            if n < data.count { inbound.append(UnsafeRawBufferPointer(rebasing: data[n...])) }
+            if n < data.count { keep(UnsafeRawBufferPointer(rebasing: data[n...])) }
             self.reader = nil
             reader.resume(returning: n)
         } else if let reader {
             let n = min(data.count, readerBuffer.count)
             if n > 0 { readerBuffer.baseAddress!.copyMemory(from: data.baseAddress!, byteCount: n) }
-            if n < data.count { inbound.append(UnsafeRawBufferPointer(rebasing: data[n...])) }
+            if n < data.count { keep(UnsafeRawBufferPointer(rebasing: data[n...])) }
             readerCount = n
             self.reader = nil
             reader.resume(returning: n)
         } else {
-            inbound.append(data)
+            keep(data)
         }
-        if inbound.count >= Self.inboundLimit { transport?.pauseReading() }
+        if let inbound, inbound.bytes.count >= Self.inboundLimit { transport?.pauseReading() }
     }
 
     func eofReceived() -> Bool {
@@ -238,7 +242,7 @@ final class AsyncConnectionAdapter: StreamProtocol {
 
     /// Whether a `recv(maxBytes:)` must wait; if it must, records its limit.
     func beginReceive(maxBytes: Int) -> ReceiveStart {
-        if !inbound.isEmpty || failureBox != nil || eof || closed { return .ready }
+        if hasInbound || failureBox != nil || eof || closed { return .ready }
         if reader != nil {
             concurrentReceive = true
             return .ready
@@ -265,7 +269,7 @@ final class AsyncConnectionAdapter: StreamProtocol {
 
     /// Whether a `recv(into:)` must wait; if it must, records the buffer to fill.
     func beginReceive(into buffer: UnsafeMutableRawBufferPointer) -> ReceiveStart {
-        if buffer.count == 0 || !inbound.isEmpty || failureBox != nil || eof || closed { return .ready }
+        if buffer.count == 0 || hasInbound || failureBox != nil || eof || closed { return .ready }
         if reader != nil {
             concurrentReceive = true
             return .ready
@@ -289,9 +293,9 @@ final class AsyncConnectionAdapter: StreamProtocol {
             return readerCount
         }
         readerCount = 0
-        if !inbound.isEmpty {
-            let n = min(buffer.count, inbound.count)
-            buffer.baseAddress!.copyMemory(from: inbound.pending.baseAddress!, byteCount: n)
+        if let inbound, !inbound.bytes.isEmpty {
+            let n = min(buffer.count, inbound.bytes.count)
+            buffer.baseAddress!.copyMemory(from: inbound.bytes.pending.baseAddress!, byteCount: n)
             consumeInbound(n)
             return n
         }
@@ -301,22 +305,30 @@ final class AsyncConnectionAdapter: StreamProtocol {
 
     /// Buffered bytes as an array, or nil when nothing is buffered.
     func takeBuffered(maxBytes: Int) -> [UInt8]? {
-        guard !inbound.isEmpty else { return nil }
-        let n = min(maxBytes, inbound.count)
-        let bytes = Array(UnsafeRawBufferPointer(rebasing: inbound.pending[..<n]))
+        guard let inbound, !inbound.bytes.isEmpty else { return nil }
+        let n = min(maxBytes, inbound.bytes.count)
+        let bytes = Array(UnsafeRawBufferPointer(rebasing: inbound.bytes.pending[..<n]))
         consumeInbound(n)
         return bytes
     }
 
     private func consumeInbound(_ n: Int) {
-        inbound.consume(n)
-        if inbound.count < Self.inboundLimit / 2, let transport, transport.isReadingPaused { transport.resumeReading() }
+        guard let inbound else { return }
+        inbound.bytes.consume(n)
+        if inbound.bytes.count < Self.inboundLimit / 2, let transport, transport.isReadingPaused { transport.resumeReading() }
+    }
+
+    private var hasInbound: Bool {
+        guard let inbound else { return false }
+        return !inbound.bytes.isEmpty
+    }
+
+    private func keep(_ bytes: UnsafeRawBufferPointer) {
+        if inbound == nil { inbound = InboundBytes() }
+        inbound!.bytes.append(bytes)
     }
 
     // MARK: Sending (the synchronous halves of AsyncConnection.sendAll)
-
-    /// Set by a write that found the connection gone: ``finishSend()`` throws it.
-    private var sendFailed = false
 
     /// Hands `buffer` to the transport (sent now or copied into its write buffer); a write to a
     /// closed connection is remembered for ``finishSend()``.
@@ -355,6 +367,12 @@ final class AsyncConnectionAdapter: StreamProtocol {
         if let error = transport?.lostError as? SocketError { return error }
         return SocketError("send", kind: .brokenPipe, errno: EPIPE, detail: "connection closed")
     }
+}
+
+/// An ``AsyncConnectionAdapter``'s unread bytes, out of line: forty-eight bytes a connection that
+/// only the connections whose handler falls behind pay.
+final class InboundBytes {
+    var bytes = ByteQueue(minimumCapacity: 0, keptCapacity: 0)
 }
 
 /// A connection's failure, boxed: a `SocketError` inline would cost every connection its size.
