@@ -32,8 +32,8 @@ public class Queue<Element: Sendable>: @unchecked Sendable {
     @exclusivity(unchecked) private var isShutDownFlag = false
     /// Threads parked in `get` / `put`: a notify is only worth a call into the wait list when
     /// someone waits (the common put finds the consumer busy, not parked).
-    @exclusivity(unchecked) private var waitingGetters = 0
-    @exclusivity(unchecked) private var waitingPutters = 0
+    @exclusivity(unchecked) private(set) var waitingGetters = 0
+    @exclusivity(unchecked) private(set) var waitingPutters = 0
     /// The item count, mirrored outside the mutex so a waiter can spin on it without the lock.
     private let approximateCount = Atomic<Int>(0)
 
