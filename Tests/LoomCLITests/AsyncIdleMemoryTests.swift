@@ -89,7 +89,7 @@ private func run(_ script: String) throws -> String {
     }
     var output = ""
     var line = [CChar](repeating: 0, count: 4096)
-    while fgets(&line, Int32(line.count), pipe) != nil { output += String(cString: line) }
+    while fgets(&line, Int32(line.count), pipe) != nil { output += line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
     let status = pclose(pipe)
     if status != 0 { throw ShellFailed(status: status, output: output) }
     return output
