@@ -57,7 +57,11 @@ public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The failing operation, as a user would name it: `connect`, `recv`, `bind`, `accept`…
     public let operation: String
     /// The address involved, where there is one.
-    public let address: SocketAddress?
+    public var address: SocketAddress? { addressBox?.address }
+    /// Boxed: a `SocketAddress` is 136 bytes, and every `try await` of a `throws(SocketError)`
+    /// call keeps room for one error in the caller's async frame, which a suspended task holds
+    /// (ten thousand idle `AsyncConnection` handlers paid 176 bytes a call site; now 48).
+    private let addressBox: AddressBox?
     /// The `errno` value (for ``Kind/nameResolution`` the `getaddrinfo` code; for a timeout `ETIMEDOUT`).
     public let errno: Int32
     /// The named category of ``errno``.
@@ -69,7 +73,7 @@ public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     public init(_ operation: String, errno: Int32, address: SocketAddress? = nil) {
         self.operation = operation
         self.errno = errno
-        self.address = address
+        self.addressBox = address.map(AddressBox.init)
         self.kind = Kind(errno: errno)
         self.detail = nil
     }
@@ -78,7 +82,7 @@ public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
     public init(_ operation: String, kind: Kind, errno: Int32 = 0, address: SocketAddress? = nil, detail: String) {
         self.operation = operation
         self.errno = errno
-        self.address = address
+        self.addressBox = address.map(AddressBox.init)
         self.kind = kind
         self.detail = detail
     }
@@ -102,6 +106,20 @@ public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         return "\(head): \(reason)"
     }
+}
+
+extension SocketError {
+    /// Equal when every public field is (the box's identity does not matter).
+    public static func == (lhs: SocketError, rhs: SocketError) -> Bool {
+        lhs.operation == rhs.operation && lhs.errno == rhs.errno && lhs.kind == rhs.kind
+            && lhs.detail == rhs.detail && lhs.address == rhs.address
+    }
+}
+
+/// An immutable heap copy of a ``SocketError``'s address.
+private final class AddressBox: Sendable {
+    let address: SocketAddress
+    init(_ address: SocketAddress) { self.address = address }
 }
 
 extension SocketError.Kind {

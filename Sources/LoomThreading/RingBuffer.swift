@@ -3,7 +3,9 @@
 /// The elements live in a raw allocation, not an `[Element?]`: `Queue`'s code is not specialised
 /// for a client's element type, and unspecialised code over `[Element?]` looks up the runtime
 /// metadata of `Optional<Element>` and `Array<Optional<Element>>` on every access (a third of
-/// the time of a put+get hand-off, measured); a typed pointer needs only `Element`'s own.
+/// the time of a put+get hand-off, measured); a typed pointer needs only `Element`'s own. For the
+/// same reason `removeFirst` returns `Element`, not `Element?` (whose metadata is looked up at run
+/// time in unspecialised code), and the capacity is a power of two, indexed by a mask, not `%`.
 struct RingBuffer<Element>: ~Copyable {
     private var storage: UnsafeMutablePointer<Element>?
     private var capacity = 0
@@ -15,7 +17,7 @@ struct RingBuffer<Element>: ~Copyable {
     deinit {
         guard let storage else { return }
         for offset in 0..<count {
-            (storage + (head + offset) % capacity).deinitialize(count: 1)
+            (storage + ((head + offset) & (capacity - 1))).deinitialize(count: 1)
         }
         storage.deallocate()
     }
@@ -23,25 +25,26 @@ struct RingBuffer<Element>: ~Copyable {
     @inline(__always)
     mutating func append(_ element: consuming Element) {
         if count == capacity { grow() }
-        (storage! + (head + count) % capacity).initialize(to: element)
+        (storage! + ((head + count) & (capacity - 1))).initialize(to: element)
         count += 1
     }
 
+    /// Removes the oldest element; the buffer must not be empty.
     @inline(__always)
-    mutating func removeFirst() -> Element? {
-        guard count > 0, let storage else { return nil }
-        let element = (storage + head).move()
-        head = (head + 1) % capacity
+    mutating func removeFirst() -> Element {
+        precondition(count > 0, "removeFirst on an empty RingBuffer")
+        let element = (storage.unsafelyUnwrapped + head).move()
+        head = (head + 1) & (capacity - 1)
         count -= 1
         return element
     }
 
     private mutating func grow() {
-        let newCapacity = max(16, capacity * 2)
+        let newCapacity = max(16, capacity * 2)  // a power of two: indices wrap with a mask
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
         if let storage {
             for index in 0..<count {
-                (bigger + index).moveInitialize(from: storage + (head + index) % capacity, count: 1)
+                (bigger + index).moveInitialize(from: storage + ((head + index) & (capacity - 1)), count: 1)
             }
             storage.deallocate()
         }

@@ -52,16 +52,13 @@ extension Serve {
         let server: EventLoopServer
         do throws(SocketError) {
             if mode == .async {
+                // Each handler is a function of its own: a suspended task keeps the frame of the
+                // closure it runs, and one closure holding both would keep both's locals.
                 server = try EventLoopServer(configuration: configuration) { connection in
-                    if kind != .echo {
-                        let message = try await connection.recv(maxBytes: 1024)
-                        try await connection.sendAll(answer(message, connection.peerAddress))
-                        return
-                    }
-                    while true {
-                        let data = try await connection.recv(maxBytes: 65536)
-                        if data.isEmpty { return }
-                        try await connection.sendAll(data)
+                    if kind == .echo {
+                        try await AsyncHandlers.echo(connection)
+                    } else {
+                        try await AsyncHandlers.answerOne(connection, answer)
                     }
                 }
             } else {
@@ -103,4 +100,26 @@ final class OneMessageProtocol: StreamProtocol {
     }
 
     func connectionLost(_ error: (any Error)?) { transport = nil }
+}
+
+/// The async forms of the built-in handlers (`loom serve --mode async`).
+enum AsyncHandlers {
+    /// Sends back every byte until the peer closes.
+    @inline(never)
+    static func echo(_ connection: AsyncConnection) async throws(SocketError) {
+        while true {
+            let data = try await connection.recv(maxBytes: 65536)
+            if data.isEmpty { return }
+            try await connection.sendAll(data)
+        }
+    }
+
+    /// Reads one message (one read of up to 1,024 bytes), answers it; the server then closes.
+    @inline(never)
+    static func answerOne(
+        _ connection: AsyncConnection, _ answer: @Sendable ([UInt8], SocketAddress?) -> [UInt8]
+    ) async throws {
+        let message = try await connection.recv(maxBytes: 1024)
+        try await connection.sendAll(answer(message, connection.peerAddress))
+    }
 }
