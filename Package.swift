@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LoomThreading", targets: ["LoomThreading"]),
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
+        .library(name: "LoomTLS", targets: ["LoomTLS"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
@@ -41,9 +42,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The system's OpenSSL 3 (Debian's libssl-dev): no vendored copy.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "LoomTLS",
+            dependencies: ["LoomSockets", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Loom",
-            dependencies: ["LoomThreading", "LoomSockets", "LoomServer"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomTLS"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -62,6 +70,7 @@ let package = Package(
             dependencies: ["LoomServer", "LoomSockets", "LoomThreading", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom"], swiftSettings: swiftSettings),
     ]
