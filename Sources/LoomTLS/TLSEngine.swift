@@ -157,6 +157,18 @@ public final class TLSEngine {
         return BIO_read_ex(output, base, buffer.count, &read) == 1 ? read : 0
     }
 
+    /// Removes and returns the input not consumed by TLS: after the closing handshake
+    /// (``shutdown()`` returned `.complete`), the plaintext the peer sent after its close_notify.
+    public func takeUnprocessedInput() -> [UInt8] {
+        let count = pendingInputCount
+        guard count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var read = 0
+            _ = BIO_read_ex(input, buffer.baseAddress, count, &read)
+            initialized = read
+        }
+    }
+
     // MARK: TLS steps
 
     /// True once the handshake has completed.

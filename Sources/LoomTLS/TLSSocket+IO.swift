@@ -55,17 +55,22 @@ extension TLSSocket {
     /// transport closed without it).
     public func recv(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
         guard !buffer.isEmpty else { return 0 }
+        try checkUsable("tls recv")
         try doHandshake()
         return try receiveLock.withLock { (_) throws(TLSError) -> Int in
             if state.load(ordering: .acquiring) & Self.endOfStream != 0 { return 0 }
             let wait = socket.startCall()
             while true {
-                let (step, hasOutput) = engineLock.withLock { _ in
-                    (Result { () throws(TLSError) in try engine.read(into: buffer) }, engine.pendingOutputCount > 0)
+                let (step, producedOutput) = engineLock.withLock { _ in
+                    let before = engine.pendingOutputCount
+                    let step = Result { () throws(TLSError) in try engine.read(into: buffer) }
+                    return (step, engine.pendingOutputCount > before)
                 }
-                if hasOutput {
-                    // TLS 1.3 post-handshake messages (key updates) may need an answer.
-                    try sendLock.withLock { (_) throws(TLSError) in
+                if producedOutput {
+                    // A TLS 1.3 key update asks for an answer. A sender holding the lock sends it
+                    // with its own data (its flush empties the engine): waiting for that sender
+                    // here could deadlock against a peer that waits for us to read.
+                    try sendLock.withLockIfAvailable { (_) throws(TLSError) in
                         try flushOutput(outbox, wait: wait, operation: "tls recv")
                     }
                 }
@@ -117,6 +122,7 @@ extension TLSSocket {
     /// call (see ``hasPendingOutput``) instead of failing this one.
     public func send(_ buffer: UnsafeRawBufferPointer) throws(TLSError) -> Int {
         guard !buffer.isEmpty else { return 0 }
+        try checkUsable("tls send")
         try doHandshake()
         return try sendLock.withLock { (_) throws(TLSError) -> Int in
             let wait = socket.startCall()
@@ -140,6 +146,7 @@ extension TLSSocket {
     /// Python's `sendall`: encrypts and sends every byte, one deadline for the whole call.
     public func sendAll(_ buffer: UnsafeRawBufferPointer) throws(TLSError) {
         guard !buffer.isEmpty else { return }
+        try checkUsable("tls sendall")
         try doHandshake()
         try sendLock.withLock { (_) throws(TLSError) in
             let wait = socket.startCall()
@@ -181,6 +188,10 @@ extension TLSSocket {
 
     /// Python's `unwrap()`: the closing handshake (our close_notify, then the peer's), after
     /// which the socket carries plaintext again and is returned; this stream is done.
+    ///
+    /// Bytes the peer sent right after its close_notify may already have been read from the
+    /// socket with the last TLS records: they are in ``bytesAfterUnwrap``, to be used before
+    /// anything read from the returned socket.
     public func unwrap() throws(TLSError) -> Socket {
         try checkUsable("tls unwrap")
         return try receiveLock.withLock { (_) throws(TLSError) -> Socket in
@@ -193,6 +204,7 @@ extension TLSSocket {
                     switch try step.get() {
                     case .complete:
                         state.bitwiseOr(Self.unwrapped, ordering: .acquiringAndReleasing)
+                        leftover.withLock { $0 = engineLock.withLock { _ in engine.takeUnprocessedInput() } }
                         return socket
                     case .wantWrite:
                         continue
@@ -222,6 +234,9 @@ extension TLSSocket {
             throw TLSError("tls shutdown", transport: error)
         }
     }
+
+    /// Plaintext read from the socket after the peer's close_notify, before ``unwrap()`` returned.
+    public var bytesAfterUnwrap: [UInt8] { leftover.withLock { $0 } }
 
     // MARK: Plumbing
 

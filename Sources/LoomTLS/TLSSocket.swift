@@ -29,6 +29,7 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
     let receiveLock = Mutex(())
     let outbox = Outbox()
     let sendLock = Mutex(())
+    let leftover = Mutex<[UInt8]>([])
     let state = Atomic<UInt8>(0)
 
     /// The connected socket underneath. Do not read or write it directly while TLS is on.

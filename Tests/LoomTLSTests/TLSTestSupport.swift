@@ -10,7 +10,7 @@ import LoomThreading
 
 /// Every TLS test runs alone: descriptor counts stay meaningful and the 2-core machine is not
 /// flooded by handshakes racing each other.
-@Suite(.serialized) struct TLSTests {}
+@Suite(.serialized, .timeLimit(.minutes(3))) struct TLSTests {}
 
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
@@ -33,7 +33,8 @@ func run(_ arguments: [String], in directory: String? = nil, input: String? = ni
     try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    let killer = Watchdog(after: timeout) { process.terminate() }
+    let pid = process.processIdentifier
+    let killer = Watchdog(after: timeout) { kill(pid, SIGKILL) }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     killer.cancel()
@@ -57,8 +58,8 @@ final class Watchdog: Sendable {
 }
 
 /// Test certificates, made once per test run with the `openssl` command in a temporary folder:
-/// a root CA, an intermediate CA, leaves for localhost/127.0.0.1 and for other.test (signed by
-/// the intermediate, served with it), an expired leaf, a self-signed leaf, a client certificate
+/// a root CA, an intermediate CA, a leaf for localhost/127.0.0.1 (signed by the intermediate,
+/// served with it), a leaf for other.test (signed by the root), an expired leaf, a self-signed leaf, a client certificate
 /// signed by the root and one signed by a rogue CA. No private key is committed anywhere.
 final class Certificates: Sendable {
     let directory: String
@@ -92,8 +93,8 @@ final class Certificates: Sendable {
         }
         leaf leaf localhost "DNS:localhost,IP:127.0.0.1" inter 365
         cat leaf.pem inter.pem > leaf-chain.pem
-        leaf other other.test "DNS:other.test" inter 365
-        cat other.pem inter.pem > other-chain.pem
+        leaf other other.test "DNS:other.test" ca 365
+        cp other.pem other-chain.pem
         leaf expired localhost "DNS:localhost,IP:127.0.0.1" inter -1
         cat expired.pem inter.pem > expired-chain.pem
         leaf client "Loom Client" "DNS:client.test" ca 365
@@ -176,7 +177,7 @@ final class BackgroundProcess {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }  // SIGTERM may be blocked: children inherit the test thread's signal mask
         process.waitUntilExit()
     }
 
@@ -241,4 +242,20 @@ func pattern(_ count: Int) -> [UInt8] {
 /// Python 3 source run with `python3 -c`.
 func python(_ source: String, in directory: String) throws -> BackgroundProcess {
     try BackgroundProcess(["python3", "-u", "-c", source], in: directory)
+}
+
+/// A value shared with a server thread.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value {
+        get { mutex.withLock { $0 } }
+        set { mutex.withLock { $0 = newValue } }
+    }
+}
+
+/// Waits for the server thread and records its errors, if any, as one failed expectation.
+func expectClean(_ server: TestServer, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let errors = try server.finish()
+    #expect(errors.isEmpty, "server: \(errors)", sourceLocation: sourceLocation)
 }
