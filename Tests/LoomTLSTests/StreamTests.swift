@@ -84,7 +84,13 @@ extension TLSTests {
         let started = ContinuousClock.now
         try handshakes(rounds)
         let elapsed = ContinuousClock.now - started
-        #expect(openDescriptorCount() == descriptors)
+        // Suites of other targets run at the same time: give their descriptors a moment.
+        var after = openDescriptorCount()
+        for _ in 0..<50 where after > descriptors {
+            LoomThreading.Thread.sleep(for: .milliseconds(100))
+            after = openDescriptorCount()
+        }
+        #expect(after <= descriptors)
         let growth = residentKiB() - memory
         #expect(growth < 16 * 1024, "resident memory grew by \(growth) KiB")
         print("2000 handshakes in \(elapsed), resident memory +\(growth) KiB")
