@@ -23,17 +23,11 @@ static inline uint64_t copenssl_default_options(void) {
 }
 static inline unsigned long copenssl_name_flags_rfc2253(void) { return XN_FLAG_RFC2253; }
 static inline long copenssl_set_mode(SSL *ssl, long mode) { return SSL_set_mode(ssl, mode); }
-static inline long copenssl_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
-    return SSL_CTX_set_session_cache_mode(ctx, mode);
-}
 static inline long copenssl_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }
 static inline long copenssl_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *)) {
     return SSL_CTX_set_tlsext_servername_callback(ctx, cb);
-}
-static inline long copenssl_CTX_set_tlsext_servername_arg(SSL_CTX *ctx, void *arg) {
-    return SSL_CTX_set_tlsext_servername_arg(ctx, arg);
 }
 static inline int copenssl_set_app_data(SSL *ssl, void *data) { return SSL_set_app_data(ssl, data); }
 static inline void *copenssl_get_app_data(const SSL *ssl) { return SSL_get_app_data(ssl); }

@@ -66,11 +66,9 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// One line: the operation and the reason.
     public var description: String {
-        switch kind {
-        case .certificateVerification: "\(operation): certificate verify failed: \(reason)"
-        case .transport: "\(operation): \(reason)"
-        default: "\(operation): \(reason)"
-        }
+        kind == .certificateVerification
+            ? "\(operation): certificate verify failed: \(reason)"
+            : "\(operation): \(reason)"
     }
 
     /// The closest ``SocketError`` (Python's `SSLError` is an `OSError`), for ``ByteStream``

@@ -104,14 +104,16 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
 /// Ciphertext received from the socket and not yet fed to the engine; one per stream, used
 /// under the receiving lock.
 final class Inbox {
-    static let capacity = 64 * 1024
+    // Two full records per recv: bulk transfers need few system calls, idle streams stay small.
+    static let capacity = 32 * 1024
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Inbox.capacity, alignment: 16)
     deinit { buffer.deallocate() }
 }
 
 /// Ciphertext taken from the engine and not yet sent; used under the sending lock.
 final class Outbox {
-    static let capacity = 80 * 1024
+    // One write chunk (64 KiB of plaintext, four records) with its record overhead: one send.
+    static let capacity = 65 * 1024
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Outbox.capacity, alignment: 16)
     var start = 0
     var end = 0
