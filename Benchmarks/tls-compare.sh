@@ -5,6 +5,9 @@
 #   Benchmarks/tls-compare.sh            # full run: REPS=3 of 5 s per figure
 #   QUICK=1 Benchmarks/tls-compare.sh    # smoke run: 1 rep of 1 s
 #   LOOM=1 Benchmarks/tls-compare.sh     # add loom_tls_eventloop and loom_tls_threading
+#   SERVERS="nio_tls py_asyncio_tls loom_tls_blocking" Benchmarks/tls-compare.sh
+#                                        # loom_tls_blocking: tls/loom-tls-echo, a thread per
+#                                        # connection on TLSSocket (stand-in until `loom serve --tls-*`)
 #
 # Figures (issue 9), each with tls/tls_loadgen.c (OpenSSL, epoll, every byte verified), server
 # pinned to core 0 and the load generator to core 1 as in ../shared/bench/run.sh:
@@ -31,6 +34,7 @@ HS_CONNS=${HS_CONNS:-16}
 NIO_TLS_DIR=${NIO_TLS_DIR:-/tmp/nio-tls-echo}
 OUT=${OUT:-/tmp/loom-tls-compare/$(date +%Y%m%d-%H%M%S)}
 BIN="$OUT/bin"
+LOOM_ECHO_BUILD=${LOOM_ECHO_BUILD:-/tmp/loom-tls-echo-build}
 SERVERS=${SERVERS:-"nio_tls py_asyncio_tls"}
 [ "${LOOM:-0}" = 1 ] && SERVERS="$SERVERS loom_tls_eventloop loom_tls_threading"
 PORT=${PORT_BASE:-21443}
@@ -54,6 +58,11 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     cp "$HERE/tls/nio-tls-echo/Package.swift" "$NIO_TLS_DIR/Package.swift"
     cp "$HERE/tls/nio-tls-echo/Sources/NIOTLSEcho/main.swift" "$NIO_TLS_DIR/Sources/NIOTLSEcho/main.swift"
     (cd "$NIO_TLS_DIR" && swift build -c release) > "$OUT/nio-build.log" 2>&1 || { tail -20 "$OUT/nio-build.log"; exit 1; }
+  fi
+  if [[ " $SERVERS " == *" loom_tls_blocking "* ]]; then
+    log "building tls/loom-tls-echo (release) in $LOOM_ECHO_BUILD"
+    swift build -c release --package-path "$HERE/tls/loom-tls-echo" --scratch-path "$LOOM_ECHO_BUILD" \
+      > "$OUT/loom-echo-build.log" 2>&1 || { tail -20 "$OUT/loom-echo-build.log"; exit 1; }
   fi
   if [ "${LOOM:-0}" = 1 ]; then
     log "building loom (release)"
@@ -86,6 +95,7 @@ start_server() {  # start_server NAME -> SRV_PID, PORT
     py_asyncio_tls)     taskset -c 0 "$PY" "$HERE/tls/py_asyncio_tls_echo.py" "$PORT" --cert "$OUT/cert.pem" --key "$OUT/key.pem" > "$slog" 2>&1 & ;;
     loom_tls_eventloop) taskset -c 0 "$LOOM_BIN" serve --mode eventloop --handler echo --port "$PORT" "${tls[@]}" > "$slog" 2>&1 & ;;
     loom_tls_threading) taskset -c 0 "$LOOM_BIN" serve --mode threading --handler echo --port "$PORT" "${tls[@]}" > "$slog" 2>&1 & ;;
+    loom_tls_blocking)  taskset -c 0 "$LOOM_ECHO_BUILD/release/LoomTLSEcho" --port "$PORT" --cert "$OUT/cert.pem" --key "$OUT/key.pem" > "$slog" 2>&1 & ;;
     *) log "unknown server $name"; return 1 ;;
   esac
   SRV_PID=$!
