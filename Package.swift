@@ -24,20 +24,27 @@ let package = Package(
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
         .target(name: "CLoomShims"),
+        // The internal foundation (package access, no product): one clock, one lock family, one
+        // waker, one thread start, one system-call path with its fault-injection seam.
         .target(
-            name: "LoomThreading",
+            name: "LoomSystem",
             dependencies: ["CLoomShims"],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LoomThreading",
+            dependencies: ["LoomSystem", "CLoomShims"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LoomSockets",
-            dependencies: ["CLoomShims"],
+            dependencies: ["LoomSystem", "CLoomShims"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LoomServer",
             dependencies: [
-                "LoomThreading", "LoomSockets",
+                "LoomSystem", "LoomThreading", "LoomSockets", "CLoomShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -57,21 +64,42 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Loom",
+                "Loom", "LoomSystem", "CLoomShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoomSocketsTests", dependencies: ["LoomSockets", "LoomThreading", "CLoomShims"], swiftSettings: swiftSettings),
+        // Helpers every test target shares (polling, shared values, test data, /proc readers);
+        // used by test targets only, never by a product.
+        .target(
+            name: "LoomTestSupport",
+            dependencies: ["LoomThreading"],
+            path: "Tests/LoomTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LoomThreadingTests", dependencies: ["LoomThreading", "LoomSystem", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoomSocketsTests",
+            dependencies: ["LoomSockets", "LoomThreading", "LoomSystem", "CLoomShims", "LoomTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LoomServerTests",
-            dependencies: ["LoomServer", "LoomSockets", "LoomThreading", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LoomServer", "LoomSockets", "LoomThreading", "LoomSystem", "LoomTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Every code block of the DocC catalogs, compiled (Snippets/), and checked to stay in sync.
+        .testTarget(
+            name: "LoomDocTests",
+            dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
-        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomSockets
+import LoomSystem
 
 /// The requests inside a server: how many (for `maxConnections` and the pool's capacity), on which
 /// threads (so `serverClose()` from a handler does not wait for itself), and their connections
@@ -21,9 +22,9 @@ final class ActiveRequests: @unchecked Sendable {
     private var nextToken = 0
     private var loopWaitsForCapacity = false
     private let limit: Int?
-    private let wake: WakeUpSignal
+    private let wake: EventWaker
 
-    init(limit: Int?, wake: WakeUpSignal) {
+    init(limit: Int?, wake: EventWaker) {
         self.limit = limit
         self.wake = wake
     }
@@ -68,18 +69,12 @@ final class ActiveRequests: @unchecked Sendable {
             }
             return false
         }
-        if signal { wake.signal() }
-    }
-
-    /// True when the calling thread runs one of these requests.
-    func isHandlerThread() -> Bool {
-        let me = pthread_self()
-        return monitor.withLock { entries.values.contains { $0.thread.map { pthread_equal($0, me) != 0 } ?? false } }
+        if signal { wake.wakeup() }
     }
 
     /// Waits until no request is left but the caller's own (when a handler calls it), or until
     /// `deadline`. Returns true when the server emptied.
-    func waitUntilIdle(until deadline: MonotonicInstant?) -> Bool {
+    func waitUntilIdle(until deadline: Deadline?) -> Bool {
         let me = pthread_self()
         return monitor.withLock {
             func others() -> Int {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import LoomSockets
+import LoomSystem
 import Synchronization
 
 /// Python's `socketserver.BaseServer` together with the socket half of `TCPServer`: a socket,
@@ -11,7 +12,9 @@ import Synchronization
 /// Use its subclasses: ``TCPServer``, ``ThreadingTCPServer``, ``UDPServer``, ``UnixStreamServer``,
 /// ``UnixDatagramServer`` and their `Threading` siblings. Subclass one of them to override the
 /// hooks ``verifyRequest(_:clientAddress:)``, ``handleError(_:clientAddress:)``,
-/// ``handleTimeout()`` and ``serviceActions()``.
+/// ``handleTimeout()`` and ``serviceActions()``, or Python's request steps ``getRequest()``,
+/// ``processRequest(_:clientAddress:)``, ``finishRequest(_:clientAddress:)``,
+/// ``shutdownRequest(_:)`` and ``closeRequest(_:)``, and ``serverBind()`` and ``serverActivate()``.
 ///
 /// Differences from Python, all on purpose:
 /// - ``shutdown()`` wakes the loop at once (no `poll_interval` delay) and throws
@@ -30,11 +33,14 @@ open class BaseServer: @unchecked Sendable {
     /// The server's socket (Python's `server.socket`): listening for a stream server, bound for a
     /// datagram server.
     public let socket: Socket
-    /// The address the socket is bound to (Python's `server_address` after `server_bind()`):
-    /// with port 0, the port the system chose.
-    public let serverAddress: SocketAddress
+    /// Python's `server_address`: the address asked for until ``serverBind()``, then the one the
+    /// socket is bound to (with port 0, the port the system chose).
+    public var serverAddress: SocketAddress { monitor.withLock { state.address } }
     /// The request-handler class (Python's `RequestHandlerClass`); one instance per request.
+    /// With a handler factory, the class its result type names (`BaseRequestHandler` when the
+    /// closure's type is inferred as such).
     public let handlerType: BaseRequestHandler.Type
+    let makeHandler: RequestHandlerMaker
     /// How requests run: serial, a thread each, or a pool.
     public let concurrency: Concurrency
     /// Backlog, limits and timeouts.
@@ -42,15 +48,18 @@ open class BaseServer: @unchecked Sendable {
     /// Where the server logs errors, idle closes and shutdowns.
     public let logger: Logger
 
-    let wake: WakeUpSignal
+    let wake: EventWaker
     let active: ActiveRequests
     let dispatcher: any RequestDispatcher
     private let stopRequested = Atomic<Bool>(false)
     private let monitor = Monitor()
-    private var state = LoopState()
-    private let unixPath: String?
+    private var state: LoopState
 
     private struct LoopState {
+        var address: SocketAddress
+        /// Set once this server bound the path (or adopted a socket bound to it): only then is
+        /// the path its own to remove.
+        var unixPath: String?
         var serving = false
         var servingThread = pthread_t()
         var shutDown = false
@@ -72,48 +81,94 @@ open class BaseServer: @unchecked Sendable {
         configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         try configuration.validate(concurrency)
-        do throws(SocketError) {
-            self.serverAddress = try socket.localAddress
-        } catch {
-            throw .socket(error)
-        }
-        let wake = try WakeUpSignal()
-        if socket.type == .stream {
-            // The loop polls before accepting; a non-blocking listener makes a connection that
-            // vanished in between a "would block" instead of a hang.
-            socket.timeout = .zero
-        }
+        let address: SocketAddress
+        do throws(SocketError) { address = try socket.localAddress } catch { throw .socket(error) }
+        let wake = try Self.makeWaker()
         self.socket = socket
         self.handlerType = handler
+        self.makeHandler = RequestHandlerMaker(type: handler)
         self.concurrency = concurrency
         self.configuration = configuration
         self.logger = logger
         self.wake = wake
-        self.unixPath = serverAddress.family == .unix ? serverAddress.path : nil
+        self.state = LoopState(address: address, unixPath: address.family == .unix ? address.path : nil)
         let limit = [configuration.maxConnections, concurrency.capacity].compactMap { $0 }.min()
         self.active = ActiveRequests(limit: limit, wake: wake)
         self.dispatcher = makeDispatcher(for: concurrency, configuration: configuration)
+        Self.prepareListener(socket)
     }
 
-    /// Validates the configuration, then creates the socket, sets the reuse options, binds and
-    /// (for a stream) listens. Validating first means a bad configuration leaves no Unix socket
-    /// file behind. On any failure the socket is closed before the error is thrown (Python issue #22435).
-    static func boundSocket(
-        _ address: SocketAddress, type: SocketType, concurrency: Concurrency, configuration: ServerConfiguration
-    ) throws(ServerError) -> Socket {
+    /// Serves on a socket prepared elsewhere, as ``init(socket:handler:concurrency:configuration:logger:)``,
+    /// with a handler made by `handlerFactory` for each request instead of a handler class.
+    public convenience init<Handler: BaseRequestHandler>(
+        socket: Socket, concurrency: Concurrency = .serial,
+        configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = BaseServer.defaultLogger,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        let address: SocketAddress
+        do throws(SocketError) { address = try socket.localAddress } catch { throw .socket(error) }
+        try self.init(socket: socket, address: address, bound: true, handlers: RequestHandlerMaker(factory: handlerFactory),
+                      concurrency: concurrency, configuration: configuration, logger: logger)
+    }
+
+    /// The one initialiser every other reaches (but the public class-based one, kept designated
+    /// for subclasses): `address` is what the socket is bound to when `bound`, else what
+    /// ``serverBind()`` will bind (Python's `TCPServer.__init__` before `bind_and_activate`).
+    init(
+        socket: Socket, address: SocketAddress, bound: Bool, handlers: RequestHandlerMaker, concurrency: Concurrency,
+        configuration: ServerConfiguration, logger: Logger
+    ) throws(ServerError) {
         try configuration.validate(concurrency)
+        let wake = try Self.makeWaker()
+        self.socket = socket
+        self.handlerType = handlers.type
+        self.makeHandler = handlers
+        self.concurrency = concurrency
+        self.configuration = configuration
+        self.logger = logger
+        self.wake = wake
+        self.state = LoopState(address: address, unixPath: bound && address.family == .unix ? address.path : nil)
+        let limit = [configuration.maxConnections, concurrency.capacity].compactMap { $0 }.min()
+        self.active = ActiveRequests(limit: limit, wake: wake)
+        self.dispatcher = makeDispatcher(for: concurrency, configuration: configuration)
+        Self.prepareListener(socket)
+    }
+
+    /// The eventfd that wakes the serving loop (``shutdown()``, a freed slot).
+    private static func makeWaker() throws(ServerError) -> EventWaker {
+        do throws(SystemCallError) { return try EventWaker() } catch { throw .socket(SocketError(error)) }
+    }
+
+    /// A new socket of `type` for `address`, not yet bound (Python's `TCPServer.__init__`).
+    static func unboundSocket(for address: SocketAddress, type: SocketType) throws(ServerError) -> Socket {
+        do throws(SocketError) { return try Socket(family: address.family, type: type) } catch { throw .socket(error) }
+    }
+
+    /// The loop polls before accepting, and accepts in batches until "would block": a
+    /// non-blocking listener makes a connection that vanished in between, or an empty queue,
+    /// a "would block" instead of a hang.
+    private static func prepareListener(_ socket: Socket) {
+        if socket.type == .stream { socket.timeout = .zero }
+    }
+
+    /// Python's `bind_and_activate=True`: ``serverBind()`` then ``serverActivate()``; on any
+    /// failure the socket is closed before the error is thrown (Python issue #22435).
+    func bindAndActivate() throws(ServerError) {
         do throws(SocketError) {
-            let socket = try Socket(family: address.family, type: type)
-            if address.family != .unix {
-                if configuration.allowReuseAddress { try socket.setOption(.reuseAddress, true) }
-                if configuration.allowReusePort { try socket.setOption(.reusePort, true) }
-                if address.family == .ipv6 { try socket.setOption(.ipv6Only, true) }
-            }
-            try socket.bind(to: address)
-            if type == .stream { try socket.listen(backlog: configuration.requestQueueSize) }
-            return socket
+            try serverBind()
+            try serverActivate()
         } catch {
+            serverClose()
             throw .socket(error)
+        }
+    }
+
+    /// Records the address ``serverBind()`` obtained; from then on a Unix socket's path is the
+    /// server's to remove in ``serverClose()``.
+    func recordBound(_ address: SocketAddress) {
+        monitor.withLock {
+            state.address = address
+            if address.family == .unix { state.unixPath = address.path }
         }
     }
 
@@ -130,7 +185,8 @@ open class BaseServer: @unchecked Sendable {
     // MARK: State
 
     /// Python's `timeout`: how long ``handleRequest()`` waits for a request before it calls
-    /// ``handleTimeout()``. Nil waits forever. ``serveForever(pollInterval:)`` ignores it.
+    /// ``handleTimeout()`` (the smaller of it and the socket's own timeout, when that is set).
+    /// Nil waits forever. ``serveForever(pollInterval:)`` ignores it.
     public var timeout: Duration? {
         get { monitor.withLock { state.timeout } }
         set { monitor.withLock { state.timeout = newValue } }
@@ -191,15 +247,17 @@ open class BaseServer: @unchecked Sendable {
     /// - Throws: ``ServerError/alreadyServing`` if another thread is serving,
     ///   ``ServerError/closed`` after ``serverClose()``.
     public func serveForever(pollInterval: Duration? = nil) throws(ServerError) {
+        try requireActivated("serveForever")
         guard try enterLoop() else { return }
         defer { leaveLoop() }
         var backoff = AcceptBackoff()
-        let batch = socket.type == .stream && concurrency != .serial ? 64 : 1
+        // Batches rely on "would block" to end: only on the listener's own non-blocking mode.
+        let batch = socket.type == .stream && concurrency != .serial && socket.timeout == .zero ? 64 : 1
         while !isStopRequested {
             let accepting = !backoff.isPaused() && active.hasCapacity()
             var timeoutMilliseconds: Int32 = pollInterval.map(\.pollMilliseconds) ?? -1
             if let paused = backoff.pausedUntil {
-                let left = paused.remainingMilliseconds
+                let left = paused.remainingPollMilliseconds
                 timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
             }
             let ready = waitForEvents(watchingSocket: accepting, timeoutMilliseconds: timeoutMilliseconds)
@@ -209,18 +267,28 @@ open class BaseServer: @unchecked Sendable {
         }
     }
 
-    /// Python's `handle_request()`: waits up to ``timeout`` for one request and handles it, or
-    /// calls ``handleTimeout()`` when none came. Returns at once after ``shutdown()``.
+    /// Python's `handle_request()`: waits for one request and handles it, or calls
+    /// ``handleTimeout()`` when none came in time. Returns at once after ``shutdown()``.
+    ///
+    /// It waits for the smaller of ``timeout`` and the socket's own timeout, as Python does
+    /// (`server.socket.timeout = .seconds(2)` is `server.socket.settimeout(2)`); nil for both
+    /// waits for ever. A listening socket's `.zero`, which Loom sets so that its loop never
+    /// blocks in `accept`, is not a limit.
+    ///
+    /// - Throws: ``ServerError/alreadyServing``, ``ServerError/closed``, or
+    ///   ``ServerError/socket(_:)`` (`invalidArgument`) when the socket is not yet bound and
+    ///   activated (see ``serverBind()``).
     public func handleRequest() throws(ServerError) {
+        try requireActivated("handleRequest")
         guard try enterLoop() else { return }
         defer { leaveLoop() }
-        let deadline = timeout.map { MonotonicInstant(after: $0) }
+        let deadline = Self.handleRequestTimeout(server: timeout, socket: socket.timeout).map { Deadline.after($0) }
         var backoff = AcceptBackoff()
         while !isStopRequested {
             let accepting = !backoff.isPaused() && active.hasCapacity()
-            var timeoutMilliseconds = deadline?.remainingMilliseconds ?? -1
+            var timeoutMilliseconds = deadline?.remainingPollMilliseconds ?? -1
             if let paused = backoff.pausedUntil {
-                let left = paused.remainingMilliseconds
+                let left = paused.remainingPollMilliseconds
                 timeoutMilliseconds = timeoutMilliseconds < 0 ? left : min(timeoutMilliseconds, left)
             }
             let ready = waitForEvents(watchingSocket: accepting, timeoutMilliseconds: timeoutMilliseconds)
@@ -237,10 +305,13 @@ open class BaseServer: @unchecked Sendable {
     /// when the socket is ready.
     private func waitForEvents(watchingSocket: Bool, timeoutMilliseconds: Int32) -> Bool {
         withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) { fds in
-            fds[0] = pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)
+            fds[0] = pollfd(fd: wake.fileDescriptor, events: Int16(POLLIN), revents: 0)
             fds[1] = pollfd(fd: watchingSocket ? socket.fileDescriptor : -1, events: Int16(POLLIN), revents: 0)
-            let count = poll(fds.baseAddress, 2, timeoutMilliseconds)
-            guard count > 0 else { return false }  // timeout, or EINTR: the caller loops
+            // Not retried on EINTR: the caller recomputes its timeout and loops.
+            let result = systemCall(.poll, on: socket.fileDescriptor, retryingInterrupts: false) { _ in
+                poll(fds.baseAddress, 2, timeoutMilliseconds)
+            }
+            guard case .success(let count) = result, count > 0 else { return false }  // timeout or EINTR
             if fds[0].revents != 0 { wake.drain() }
             return fds[1].revents != 0
         }
@@ -252,41 +323,35 @@ open class BaseServer: @unchecked Sendable {
         var took = false
         for _ in 0..<limit {
             if isStopRequested || (took && !active.hasCapacity()) { break }
-            guard let got = getRequest(backoff: &backoff) else { break }
-            let (request, packet, clientAddress) = got
+            guard let (request, clientAddress) = takeRequest(backoff: &backoff) else { break }
             took = true
             // bpo-35017: shutdown() may have been called while this one was being accepted.
             if isStopRequested {
                 shutdownRequest(request)
                 break
             }
-            guard verifyRequest(request, clientAddress: clientAddress) else {
+            guard verifyRequest(request.socket, clientAddress: clientAddress) else {
                 shutdownRequest(request)
                 continue
             }
-            processRequest(request, packet: packet, clientAddress: clientAddress)
+            processRequest(request, clientAddress: clientAddress)
         }
         return took
     }
 
-    /// Python's `get_request()`: accepts a connection, or receives a datagram. Errors are logged
-    /// and swallowed as in Python; running out of descriptors pauses accepting.
-    private func getRequest(backoff: inout AcceptBackoff) -> (Socket, [UInt8]?, SocketAddress)? {
+    /// ``getRequest()`` with Python's error policy: errors are logged and swallowed; running
+    /// out of descriptors pauses accepting.
+    private func takeRequest(backoff: inout AcceptBackoff) -> (ServerRequest, SocketAddress)? {
         do throws(SocketError) {
-            if socket.type == .stream {
-                let (connection, address) = try socket.accept()
-                backoff.reset()
-                return (connection, nil, address)
-            }
-            let (packet, address) = try socket.recvFrom(maxBytes: configuration.maxPacketSize)
-            return (socket, packet, address)
+            let got = try getRequest()
+            backoff.reset()
+            return got
         } catch {
             if error.kind == .wouldBlock || error.kind == .closed { return nil }
             if let shortage = AcceptBackoff.shortage(error) {
-                if backoff.pausedUntil == nil {
+                if backoff.pause() {
                     logger.warning("out of \(shortage); pausing accept", metadata: ["error": "\(error)"])
                 }
-                backoff.pause()
             } else {
                 logger.debug("accept failed", metadata: ["error": "\(error)"])
             }
@@ -294,14 +359,42 @@ open class BaseServer: @unchecked Sendable {
         }
     }
 
-    /// Python's `process_request` (with the mix-ins): counts the request in, then runs it as the
-    /// concurrency strategy says.
-    private func processRequest(_ request: Socket, packet: [UInt8]?, clientAddress: SocketAddress) {
-        let token = active.begin(connection: socket.type == .stream ? request : nil)
+    // MARK: Request steps
+
+    /// Python's `get_request()`: accepts a connection, or receives a datagram (of at most
+    /// ``ServerConfiguration/maxPacketSize`` bytes). Called on the serving thread when the socket
+    /// is readable.
+    ///
+    /// An error it throws drops the request, as in Python: "would block" and a closed socket
+    /// silently, running out of descriptors or memory by pausing accepting for a while, anything
+    /// else with a `debug` log. Override it to adjust a connection before anything else sees it.
+    open func getRequest() throws(SocketError) -> (request: ServerRequest, clientAddress: SocketAddress) {
+        if socket.type == .stream {
+            let (connection, address) = try socket.accept()
+            return (ServerRequest(socket: connection), address)
+        }
+        let (packet, address) = try socket.recvFrom(maxBytes: configuration.maxPacketSize)
+        return (ServerRequest(socket: socket, packet: packet), address)
+    }
+
+    /// Python's `process_request` (with the mix-ins): counts the request in, then runs
+    /// ``finishRequest(_:clientAddress:)`` and ``shutdownRequest(_:)`` as the concurrency
+    /// strategy says (here, on a new thread, or on a pool worker). Called on the serving thread.
+    ///
+    /// An error from `finishRequest` goes to ``handleError(_:clientAddress:)``; so does a thread
+    /// that cannot be started, and the request is then shut down at once. An override that does
+    /// not call this one runs outside ``ServerConfiguration/maxConnections`` and
+    /// ``activeRequests`` and must shut the request down itself.
+    open func processRequest(_ request: ServerRequest, clientAddress: SocketAddress) {
+        let token = active.begin(connection: socket.type == .stream ? request.socket : nil)
         do throws(ServerError) {
             try dispatcher.dispatch { [self] in
                 active.attach(token)
-                finishRequest(request, packet: packet, clientAddress: clientAddress)
+                do {
+                    try finishRequest(request, clientAddress: clientAddress)
+                } catch {
+                    handleError(error, clientAddress: clientAddress)
+                }
                 shutdownRequest(request)
                 active.end(token)
             }
@@ -312,25 +405,66 @@ open class BaseServer: @unchecked Sendable {
         }
     }
 
-    /// Python's `finish_request`: builds the handler and runs `setup`, `handle`, `finish`.
-    private func finishRequest(_ request: Socket, packet: [UInt8]?, clientAddress: SocketAddress) {
-        if request !== socket, let idleTimeout = configuration.idleTimeout {
-            request.timeout = idleTimeout
+    /// Python's `finish_request`: makes the request's handler (from the handler class or the
+    /// factory) and runs its `setup`, `handle` and `finish`. Applies
+    /// ``ServerConfiguration/idleTimeout`` to a connection first. Runs on the request's thread;
+    /// what it throws goes to ``handleError(_:clientAddress:)``.
+    open func finishRequest(_ request: ServerRequest, clientAddress: SocketAddress) throws {
+        if request.socket !== socket, let idleTimeout = configuration.idleTimeout {
+            request.socket.timeout = idleTimeout
         }
-        let handler = handlerType.init(request: request, clientAddress: clientAddress, server: self)
-        if let packet { handler.packet = packet }
-        do {
-            try handler.run()
-        } catch {
-            handleError(error, clientAddress: clientAddress)
-        }
+        let handler = try makeHandler.make(request.socket, clientAddress, self)
+        if let packet = request.packet { handler.packet = packet }
+        try handler.run()
     }
 
-    /// Python's `shutdown_request`: half-closes and closes a connection; nothing for a datagram.
-    private func shutdownRequest(_ request: Socket) {
-        guard request !== socket else { return }
-        try? request.shutdown(.write)
-        request.close()
+    /// Python's `shutdown_request`: half-closes a connection (so the peer reads end-of-file after
+    /// everything sent), then ``closeRequest(_:)``. Called once per request, also for a request
+    /// refused by ``verifyRequest(_:clientAddress:)`` or taken after ``shutdown()``.
+    open func shutdownRequest(_ request: ServerRequest) {
+        if request.socket !== socket { try? request.socket.shutdown(.write) }
+        closeRequest(request)
+    }
+
+    /// Python's `close_request`: closes a connection; nothing for a datagram (the socket is the
+    /// server's own).
+    open func closeRequest(_ request: ServerRequest) {
+        guard request.socket !== socket else { return }
+        request.socket.close()
+    }
+
+    // MARK: Binding
+
+    /// Python's `server_bind()`: sets the socket options the configuration asks for
+    /// (`SO_REUSEADDR`, `SO_REUSEPORT`, and `IPV6_V6ONLY` for IPv6), binds ``serverAddress``, and
+    /// records the address obtained in ``serverAddress``. Called by the initialiser unless it was
+    /// given `bindAndActivate: false`; then call it yourself, after setting options on ``socket``:
+    ///
+    /// ```swift
+    /// let server = try TCPServer(port: 0, handler: Upper.self, bindAndActivate: false)
+    /// try server.socket.setOption(.reuseAddress, true)
+    /// try server.serverBind()
+    /// try server.serverActivate()
+    /// ```
+    ///
+    /// Override it to set options of your own, then call this one. Binding twice throws
+    /// ``SocketError/Kind/invalidArgument`` (`EINVAL`), as in Python.
+    open func serverBind() throws(SocketError) {
+        let address = serverAddress
+        if address.family != .unix {
+            if configuration.allowReuseAddress { try socket.setOption(.reuseAddress, true) }
+            if configuration.allowReusePort { try socket.setOption(.reusePort, true) }
+            if address.family == .ipv6 { try socket.setOption(.ipv6Only, true) }
+        }
+        try socket.bind(to: address)
+        recordBound(try socket.localAddress)
+    }
+
+    /// Python's `server_activate()`: a stream socket listens with
+    /// ``ServerConfiguration/requestQueueSize``; a datagram socket needs nothing. Call it after
+    /// ``serverBind()`` when the server was created with `bindAndActivate: false`.
+    open func serverActivate() throws(SocketError) {
+        if socket.type == .stream { try socket.listen(backlog: configuration.requestQueueSize) }
     }
 
     // MARK: Hooks
@@ -348,21 +482,7 @@ open class BaseServer: @unchecked Sendable {
     /// or stayed silent past a timeout at `info`, anything else at `error` (Python prints a
     /// traceback to stderr).
     open func handleError(_ error: any Error, clientAddress: SocketAddress) {
-        var metadata: Logger.Metadata = ["client": "\(clientAddress)", "error": "\(error)"]
-        if let socketError = error as? SocketError {
-            switch socketError.kind {
-            case .timedOut:
-                logger.info("closing a connection silent for too long", metadata: metadata)
-                return
-            case .connectionReset, .brokenPipe, .notConnected, .connectionAborted:
-                logger.info("client went away", metadata: metadata)
-                return
-            default:
-                break
-            }
-        }
-        metadata["handler"] = "\(handlerType)"
-        logger.error("Exception occurred during processing of request from \(clientAddress)", metadata: metadata)
+        ServerErrorReporter.log(error, peer: clientAddress, handlerName: "\(handlerType)", to: logger)
     }
 
     /// Called by ``handleRequest()`` when ``timeout`` passes without a request. Default: nothing.
@@ -400,7 +520,7 @@ open class BaseServer: @unchecked Sendable {
             state.shutDown = true
             stopRequested.store(true, ordering: .releasing)
         }
-        wake.signal()
+        wake.wakeup()
     }
 
     /// Stops the server gracefully: stops accepting at once (the loop stops and the socket is
@@ -420,7 +540,7 @@ open class BaseServer: @unchecked Sendable {
     @discardableResult
     public func shutdown(gracePeriod: Duration) throws(ServerError) -> Bool {
         if isServingThread() { throw .shutdownFromServingThread }
-        let deadline = MonotonicInstant(after: gracePeriod)
+        let deadline = Deadline.after(gracePeriod)
         requestStop()
         // A serial server may be inside a handler: wait for its loop only until the deadline.
         let loopStopped = monitor.withLock { () -> Bool in
@@ -435,7 +555,7 @@ open class BaseServer: @unchecked Sendable {
             let aborted = active.abortAll()
             logger.info("grace period over; closing connections still open", metadata: ["connections": "\(aborted)"])
         }
-        close(waitingUntil: drained ? nil : MonotonicInstant(after: .seconds(1)))
+        close(waitingUntil: drained ? nil : Deadline.after(.seconds(1)))
         return drained
     }
 
@@ -449,7 +569,7 @@ open class BaseServer: @unchecked Sendable {
         close(waitingUntil: nil)
     }
 
-    private func close(waitingUntil deadline: MonotonicInstant?) {
+    private func close(waitingUntil deadline: Deadline?) {
         if isServingThread() {
             monitor.withLock {
                 state.closed = true
@@ -496,6 +616,6 @@ open class BaseServer: @unchecked Sendable {
     }
 
     private func removeUnixPath() {
-        if let unixPath { _ = unlink(unixPath) }
+        if let unixPath = monitor.withLock({ state.unixPath }) { _ = systemCall(.unlink) { _ in unlink(unixPath) } }
     }
 }

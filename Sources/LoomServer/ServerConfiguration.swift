@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var threadStackSize: Int?
     /// Name of handler threads (their `Thread.name`).
     public var threadName: String
+    /// How long a graceful shutdown lets open connections finish before closing them: what
+    /// `shutdown()` of an ``EventLoopServer`` and a service lifecycle's graceful shutdown use.
+    public var gracePeriod: Duration = .seconds(5)
 
     /// Creates a configuration; every parameter has Python's default or a safer one.
     public init(
@@ -71,6 +74,9 @@ public struct ServerConfiguration: Sendable, Hashable {
         }
         if let idleTimeout, idleTimeout <= .zero {
             throw .invalidConfiguration("idleTimeout must be positive")
+        }
+        if gracePeriod < .zero {
+            throw .invalidConfiguration("gracePeriod cannot be negative")
         }
     }
 }

@@ -22,9 +22,48 @@ open class TCPServer: BaseServer, @unchecked Sendable {
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .stream)
-        try super.init(socket: BaseServer.boundSocket(address, type: .stream, concurrency: concurrency, configuration: configuration),
-                       handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
+                       handlers: RequestHandlerMaker(type: handler), concurrency: concurrency,
                        configuration: configuration, logger: logger)
+        try bindAndActivate()
+    }
+
+    /// Binds `host` (a numeric address or a name; IPv4 is preferred when a name has both, as
+    /// Python's `AF_INET` servers do) on `port` and listens.
+    ///
+    /// Throws ``ServerError/socket(_:)`` at once when the address is in use, cannot be resolved
+    /// or is not permitted. Unless `bindAndActivate` is false (Python's `bind_and_activate=False`):
+    /// then the socket is created but not bound; set options on ``BaseServer/socket``, then call
+    /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public init(
+        host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        let address = try resolveServerAddress(host: host, port: port, type: .stream)
+        try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
+                       handlers: RequestHandlerMaker(type: handler), concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+        if bindAndActivate { try self.bindAndActivate() }
+    }
+
+    /// Binds `host` (a numeric address or a name; IPv4 is preferred when a name has both, as
+    /// Python's `AF_INET` servers do) on `port` and listens.
+    ///
+    /// Throws ``ServerError/socket(_:)`` at once when the address is in use, cannot be resolved
+    /// or is not permitted (unless `bindAndActivate` is false). Each request's handler is made by
+    /// `handlerFactory` (see ``RequestHandlerFactory``).
+    public init<Handler: BaseRequestHandler>(
+        host: String = "127.0.0.1", port: Int,
+        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        let address = try resolveServerAddress(host: host, port: port, type: .stream)
+        try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
+                       handlers: RequestHandlerMaker(factory: handlerFactory), concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+        if bindAndActivate { try self.bindAndActivate() }
     }
 
     /// Binds `address` (IPv4 or IPv6) and listens.
@@ -33,9 +72,38 @@ open class TCPServer: BaseServer, @unchecked Sendable {
         concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
-        try super.init(socket: BaseServer.boundSocket(address, type: .stream, concurrency: concurrency, configuration: configuration),
-                       handler: handler, concurrency: concurrency,
+        try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
+                       handlers: RequestHandlerMaker(type: handler), concurrency: concurrency,
                        configuration: configuration, logger: logger)
+        try bindAndActivate()
+    }
+
+    /// Binds `address` (IPv4 or IPv6) and listens. With `bindAndActivate: false` (Python's
+    /// `bind_and_activate=False`) the socket is created but not bound: set options on ``BaseServer/socket``,
+    /// then call ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
+    public init(
+        address: SocketAddress, handler: BaseRequestHandler.Type,
+        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
+    ) throws(ServerError) {
+        try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
+                       handlers: RequestHandlerMaker(type: handler), concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+        if bindAndActivate { try self.bindAndActivate() }
+    }
+
+    /// Binds `address` (IPv4 or IPv6) and listens (unless `bindAndActivate` is false); each request's handler
+    /// is made by `handlerFactory` (see ``RequestHandlerFactory``).
+    public init<Handler: BaseRequestHandler>(
+        address: SocketAddress,
+        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
+        handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) {
+        try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
+                       handlers: RequestHandlerMaker(factory: handlerFactory), concurrency: concurrency,
+                       configuration: configuration, logger: logger)
+        if bindAndActivate { try self.bindAndActivate() }
     }
 }
 

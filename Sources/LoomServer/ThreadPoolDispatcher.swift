@@ -1,3 +1,4 @@
+import LoomSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -95,8 +95,8 @@ public final class BufferedWriter {
         }
         while sent < count {
             let rest = UnsafeRawBufferPointer(rebasing: storage[sent..<count])
-            sent += try socket.perform("send", events: Int16(POLLOUT), wait: wait) { fd in
-                Glibc.send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
+            sent += try socket.perform(.send, "send", events: Int16(POLLOUT), wait: wait, length: rest.count) { fd, length in
+                Glibc.send(fd, rest.baseAddress, length, Int32(MSG_NOSIGNAL))
             }
         }
     }

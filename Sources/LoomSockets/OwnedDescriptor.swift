@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Synchronization
 
 /// Exactly one owner for one descriptor, safe against every close race.
@@ -65,7 +66,7 @@ struct OwnedDescriptor: ~Copyable, Sendable {
         }
         if old != 0 {
             // Others are inside, possibly blocked: wake them. Harmless on unconnected sockets.
-            _ = Glibc.shutdown(raw, Int32(SHUT_RDWR))
+            _ = systemCall(.shutdown, on: raw) { _ in Glibc.shutdown(raw, Int32(SHUT_RDWR)) }
         }
         leave()
     }
@@ -73,8 +74,7 @@ struct OwnedDescriptor: ~Copyable, Sendable {
     /// Closes without the bookkeeping: for `deinit`, when no operation can be in flight.
     func closeFromDeinit() {
         if state.load(ordering: .acquiring) & Self.closedBit == 0 {
-            // Never retry close on Linux: the descriptor is released even when it reports EINTR.
-            _ = Glibc.close(raw)
+            closeDescriptor(raw)
         }
     }
 
@@ -96,7 +96,7 @@ struct OwnedDescriptor: ~Copyable, Sendable {
         // Closed and nobody left inside: this happens exactly once, since nobody can enter
         // after the closed bit is set.
         if now == Self.closedBit {
-            _ = Glibc.close(raw)
+            closeDescriptor(raw)
         }
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLoomShims
+import LoomSystem
 
 /// Python's `selectors.DefaultSelector` on Linux: epoll, level-triggered, with a value of your
 /// choice per registration and a thread-safe wake-up.
@@ -35,8 +36,9 @@ public final class Selector<Value> {
         @usableFromInline var data: Value
     }
 
-    /// The most events one `epoll_wait` returns (the shim's limit); the rest follow on the next
-    /// call, since epoll is level-triggered.
+    /// How many events one `epoll_wait` returns at first. The buffers grow with the number of
+    /// registrations (as Python's `max_ev = len(fd_to_key)`), so one ``select(timeout:)``
+    /// returns every ready key, however many.
     public static var maxEventsPerCall: Int { 256 }
 
     @usableFromInline static var wakeToken: UInt64 { UInt64.max }
@@ -45,35 +47,48 @@ public final class Selector<Value> {
     // Indexed by descriptor: O(1) look-up for any number of descriptors.
     @usableFromInline var slots: [Slot?] = []
     @usableFromInline var nextGeneration: UInt32 = 0
-    @usableFromInline let readyEvents: UnsafeMutablePointer<UInt32>
-    @usableFromInline let readyTokens: UnsafeMutablePointer<UInt64>
+    @usableFromInline var readyEvents: UnsafeMutablePointer<UInt32>
+    @usableFromInline var readyTokens: UnsafeMutablePointer<UInt64>
+    /// The kernel's packed events, before they are copied into the two arrays above.
+    @usableFromInline var readyScratch: UnsafeMutableRawPointer
+    /// Room in the ready buffers: always more than ``count`` (the waker takes one).
+    @usableFromInline var readyCapacity = Selector.maxEventsPerCall
     @usableFromInline let wakerRef: SelectorWaker
     /// The number of registrations.
     public private(set) var count = 0
 
     /// Creates an epoll instance (close-on-exec) and its wake-up eventfd.
     public init() throws(SocketError) {
-        let epfd = try systemCall("epoll_create") { cloom_epoll_create() }
+        let epfd = try socketCall(.epollCreate) { _ in cloom_epoll_create() }
         let waker: SelectorWaker
         do {
             waker = try SelectorWaker()
-            _ = try systemCall("epoll_ctl") {
+            _ = try socketCall(.epollCtl, on: epfd) { _ in
                 cloom_epoll_ctl(epfd, EPOLL_CTL_ADD, waker.fd, EPOLLIN.rawValue, Selector.wakeToken)
             }
         } catch {
-            _ = Glibc.close(epfd)
+            closeDescriptor(epfd)
             throw error
         }
         epollFD = epfd
         wakerRef = waker
         readyEvents = .allocate(capacity: Self.maxEventsPerCall)
         readyTokens = .allocate(capacity: Self.maxEventsPerCall)
+        readyScratch = Self.allocateScratch(Self.maxEventsPerCall)
+    }
+
+    /// A selector whose ready buffers start with room for `readyCapacity` events, so that tests
+    /// can watch them grow without opening hundreds of descriptors.
+    convenience init(readyCapacity: Int) throws(SocketError) {
+        try self.init()
+        resizeReadyBuffers(to: max(1, readyCapacity))
     }
 
     deinit {
         close()
         readyEvents.deallocate()
         readyTokens.deallocate()
+        readyScratch.deallocate()
     }
 
     /// True once ``close()`` has run.
@@ -95,7 +110,7 @@ public final class Selector<Value> {
     /// open). Idempotent. Afterwards every operation throws ``SelectorError/Kind/closed``.
     public func close() {
         guard epollFD >= 0 else { return }
-        _ = Glibc.close(epollFD)
+        closeDescriptor(epollFD)
         epollFD = -1
         slots = []
         count = 0
@@ -126,8 +141,9 @@ public final class Selector<Value> {
         }
         nextGeneration &+= 1
         let generation = nextGeneration
-        if cloom_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, Self.epollMask(events), Self.token(fd, generation)) != 0 {
-            throw SelectorError(.system, "register", fileDescriptor: fd, underlying: SocketError("epoll_ctl", errno: errno))
+        let mask = Self.epollMask(events), token = Self.token(fd, generation)
+        if case .failure(let code) = systemCall(.epollCtl, on: epollFD, { _ in cloom_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, mask, token) }) {
+            throw SelectorError(.system, "register", fileDescriptor: fd, underlying: SocketError("epoll_ctl", errno: code))
         }
         if index >= slots.count {
             slots.append(contentsOf: repeatElement(nil, count: max(index + 1 - slots.count, slots.count / 2 + 16)))
@@ -160,7 +176,7 @@ public final class Selector<Value> {
         slots[Int(fd)] = nil
         count -= 1
         // EBADF/ENOENT mean the descriptor was closed since: epoll has dropped it already.
-        _ = cloom_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+        _ = systemCall(.epollCtl, on: epollFD) { _ in cloom_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0) }
         return SelectorKey(socket: slot.socket, fileDescriptor: fd, events: slot.events, data: slot.data)
     }
 
@@ -192,8 +208,8 @@ public final class Selector<Value> {
             throw SelectorError(.notRegistered, "modify", fileDescriptor: fd)
         }
         if slot.events == events { return }
-        if cloom_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, Self.epollMask(events), Self.token(fd, slot.generation)) != 0 {
-            let code = errno
+        let mask = Self.epollMask(events), token = Self.token(fd, slot.generation)
+        if case .failure(let code) = systemCall(.epollCtl, on: epollFD, { _ in cloom_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, mask, token) }) {
             _ = try? remove(fd: fd)
             throw SelectorError(.system, "modify", fileDescriptor: fd, underlying: SocketError("epoll_ctl", errno: code))
         }
@@ -242,7 +258,7 @@ public final class Selector<Value> {
     ///
     /// - Parameter timeout: `nil` waits for ever; `.zero` or less polls; otherwise waits at most
     ///   that long (rounded up to the millisecond). A signal does not shorten it.
-    /// - Returns: at most ``maxEventsPerCall`` pairs; an empty array on timeout or wake-up.
+    /// - Returns: every ready registration, however many; an empty array on timeout or wake-up.
     public func select(timeout: Duration? = nil) throws(SelectorError) -> [(key: SelectorKey<Value>, events: SelectorEvents)] {
         var ready: [(key: SelectorKey<Value>, events: SelectorEvents)] = []
         _ = try self.select(timeout: timeout) { fd, events, data in
@@ -261,6 +277,7 @@ public final class Selector<Value> {
     public func select(
         timeout: Duration?, _ body: (_ fd: Int32, _ events: SelectorEvents, _ data: Value) -> Void
     ) throws(SelectorError) -> Int {
+        if count >= readyCapacity { growReadyBuffers() }
         let n = try wait(timeout: timeout)
         var delivered = 0
         for i in 0..<n {
@@ -292,22 +309,46 @@ public final class Selector<Value> {
     @usableFromInline
     func wait(timeout: Duration?) throws(SelectorError) -> Int {
         guard epollFD >= 0 else { throw SelectorError(.closed, "select") }
-        let deadline = timeout.flatMap { $0 > .zero ? Deadline(after: $0) : nil }
-        var milliseconds: Int32 = timeout == nil ? -1 : 0
+        let deadline = timeout.flatMap { $0 > .zero ? Deadline.after($0) : nil }
+        let blocking = timeout == nil
         while true {
-            if let deadline { milliseconds = deadline.remainingMilliseconds }
-            let n = cloom_epoll_wait(epollFD, readyEvents, readyTokens, Int32(Self.maxEventsPerCall), milliseconds)
-            if n >= 0 {
+            // Recomputed on every attempt, so an interruption (retried in systemCall) shortens nothing.
+            let result = systemCall(.epollWait, on: epollFD) { _ in
+                cloom_epoll_wait(epollFD, readyScratch, readyEvents, readyTokens, Int32(readyCapacity),
+                                 deadline?.remainingPollMilliseconds ?? (blocking ? -1 : 0))
+            }
+            switch result {
+            case .success(let n):
                 // epoll may return a hair early on a coarse clock: never report a timeout early.
                 if n == 0, let deadline, !deadline.hasPassed { continue }
                 return Int(n)
-            }
-            let code = errno
-            if code != EINTR {
+            case .failure(let code):
                 throw SelectorError(.system, "select", underlying: SocketError("epoll_wait", errno: code))
             }
-            if let deadline, deadline.hasPassed { return 0 }
         }
+    }
+
+    /// Grows the ready buffers (doubling) until one `epoll_wait` can report every registration
+    /// and the waker. Called before a wait, never while `select`'s body may still read them.
+    @usableFromInline
+    func growReadyBuffers() {
+        var capacity = readyCapacity
+        while capacity <= count { capacity *= 2 }
+        resizeReadyBuffers(to: capacity)
+    }
+
+    private func resizeReadyBuffers(to capacity: Int) {
+        readyEvents.deallocate()
+        readyTokens.deallocate()
+        readyScratch.deallocate()
+        readyEvents = .allocate(capacity: capacity)
+        readyTokens = .allocate(capacity: capacity)
+        readyScratch = Self.allocateScratch(capacity)
+        readyCapacity = capacity
+    }
+
+    private static func allocateScratch(_ capacity: Int) -> UnsafeMutableRawPointer {
+        .allocate(byteCount: capacity * cloom_epoll_event_size(), alignment: 8)
     }
 
     @inlinable

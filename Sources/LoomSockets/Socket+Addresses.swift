@@ -8,7 +8,7 @@ extension Socket {
         get throws(SocketError) {
             try descriptor.withDescriptor("getsockname") { (fd) throws(SocketError) in
                 try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
-                    _ = try systemCall("getsockname") { getsockname(fd, sa, length) }
+                    _ = try socketCall(.getsockname, on: fd) { _ in getsockname(fd, sa, length) }
                 }
             }
         }
@@ -20,7 +20,7 @@ extension Socket {
         get throws(SocketError) {
             try descriptor.withDescriptor("getpeername") { (fd) throws(SocketError) in
                 try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
-                    _ = try systemCall("getpeername") { getpeername(fd, sa, length) }
+                    _ = try socketCall(.getpeername, on: fd) { _ in getpeername(fd, sa, length) }
                 }
             }
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLoomShims
+import LoomSystem
 
 extension Socket {
     /// Python's `bind`: gives the socket a local address. Port 0 picks a free port (read it
@@ -10,7 +11,7 @@ extension Socket {
     public func bind(to address: SocketAddress) throws(SocketError) {
         try descriptor.withDescriptor("bind") { (fd) throws(SocketError) in
             try address.withSockAddr { (sa, length) throws(SocketError) in
-                _ = try systemCall("bind", address: address) { Glibc.bind(fd, sa, length) }
+                _ = try socketCall(.bind, on: fd, address: address) { _ in Glibc.bind(fd, sa, length) }
             }
         }
     }
@@ -24,7 +25,7 @@ extension Socket {
     /// to 0, as in Python.
     public func listen(backlog: Int32 = Socket.defaultBacklog) throws(SocketError) {
         try descriptor.withDescriptor("listen") { (fd) throws(SocketError) in
-            _ = try systemCall("listen") { Glibc.listen(fd, max(0, backlog)) }
+            _ = try socketCall(.listen, on: fd) { _ in Glibc.listen(fd, max(0, backlog)) }
         }
     }
 
@@ -38,7 +39,7 @@ extension Socket {
         let wait = waitMode()
         let address = try descriptor.withDescriptor("accept") { (fd) throws(SocketError) in
             try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
-                accepted = try Self.perform(fd, "accept", events: Int16(POLLIN), address: nil, wait: wait) { fd in
+                accepted = try Self.perform(fd, .accept, "accept", events: Int16(POLLIN), address: nil, wait: wait) { fd, _ in
                     cloom_accept4(fd, sa, length, Int32(SOCK_CLOEXEC.rawValue))
                 }
             }
@@ -59,8 +60,12 @@ extension Socket {
         try descriptor.withDescriptor("connect") { (fd) throws(SocketError) in
             var backoff: Int32 = 1
             while true {
+                // Not retried on EINTR: an interrupted connect goes on in the kernel (handled below).
                 let code = try address.withSockAddr { (sa, length) throws(SocketError) -> Int32 in
-                    Glibc.connect(fd, sa, length) == 0 ? 0 : errno
+                    switch systemCall(.connect, on: fd, retryingInterrupts: false, { _ in Glibc.connect(fd, sa, length) }) {
+                    case .success: return 0
+                    case .failure(let code): return code
+                    }
                 }
                 switch code {
                 case 0:
@@ -79,7 +84,7 @@ extension Socket {
                     }
                     var error: Int32 = 0
                     var length = socklen_t(MemoryLayout<Int32>.size)
-                    _ = try systemCall("connect") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) }
+                    _ = try socketCall(.getsockopt, on: fd, operation: "connect") { _ in getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) }
                     if error != 0 { throw SocketError("connect", errno: error, address: address) }
                     return
                 case EAGAIN where isUnix:
@@ -90,7 +95,8 @@ extension Socket {
                                           detail: "the listener's backlog is full")
                     }
                     if deadline.hasPassed { throw SocketError.timedOut("connect", address: address) }
-                    _ = poll(nil, 0, min(backoff, max(1, deadline.remainingMilliseconds)))
+                    let pause = min(backoff, max(1, deadline.remainingPollMilliseconds))
+                    _ = systemCall(.poll) { _ in poll(nil, 0, pause) }
                     backoff = min(backoff * 2, 20)
                 default:
                     throw SocketError("connect", errno: code, address: address)
@@ -103,7 +109,7 @@ extension Socket {
     /// read; `.both` also wakes calls blocked on the socket in other threads.
     public func shutdown(_ mode: ShutdownMode) throws(SocketError) {
         try descriptor.withDescriptor("shutdown") { (fd) throws(SocketError) in
-            _ = try systemCall("shutdown") { Glibc.shutdown(fd, mode.rawValue) }
+            _ = try socketCall(.shutdown, on: fd) { _ in Glibc.shutdown(fd, mode.rawValue) }
         }
     }
 }

@@ -10,8 +10,8 @@ extension Socket {
     /// socket it is an empty datagram. A connection the peer reset throws
     /// ``SocketError/Kind/connectionReset``. Honours ``timeout``.
     public func recv(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
-        let count = try perform("recv", events: Int16(POLLIN), wait: waitMode()) { fd in
-            Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
+        let count = try perform(.recv, "recv", events: Int16(POLLIN), wait: waitMode(), length: buffer.count) { fd, length in
+            Glibc.recv(fd, buffer.baseAddress, length, 0)
         }
         // close() from another thread wakes a blocked recv with end-of-file: report the close.
         if count == 0, buffer.count > 0, descriptor.isClosed {
@@ -45,7 +45,7 @@ extension Socket {
         let sender = try descriptor.withDescriptor("recvfrom") { (fd) throws(SocketError) in
             try SocketAddress.fromKernel(family: family) { (sa, length) throws(SocketError) in
                 let capacity = length.pointee
-                count = try Self.perform(fd, "recvfrom", events: Int16(POLLIN), address: nil, wait: wait) { fd in
+                count = try Self.perform(fd, .recvfrom, "recvfrom", events: Int16(POLLIN), address: nil, wait: wait) { fd, _ in
                     length.pointee = capacity
                     return Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, 0, sa, length)
                 }

@@ -8,8 +8,8 @@ extension Socket {
     /// Python's `send`: sends what the kernel takes at once (at least one byte unless `buffer`
     /// is empty) and returns how many bytes that was. Honours ``timeout``.
     public func send(_ buffer: UnsafeRawBufferPointer) throws(SocketError) -> Int {
-        try perform("send", events: Int16(POLLOUT), wait: waitMode()) { fd in
-            Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+        try perform(.send, "send", events: Int16(POLLOUT), wait: waitMode(), length: buffer.count) { fd, length in
+            Glibc.send(fd, buffer.baseAddress, length, Int32(MSG_NOSIGNAL))
         }
     }
 
@@ -30,8 +30,9 @@ extension Socket {
             var offset = 0
             while offset < buffer.count {
                 let rest = UnsafeRawBufferPointer(rebasing: buffer[offset...])
-                offset += try Self.perform(fd, "sendall", events: Int16(POLLOUT), address: nil, wait: wait) { fd in
-                    Glibc.send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
+                offset += try Self.perform(fd, .send, "sendall", events: Int16(POLLOUT), address: nil, wait: wait,
+                                           length: rest.count) { fd, length in
+                    Glibc.send(fd, rest.baseAddress, length, Int32(MSG_NOSIGNAL))
                 }
             }
         }
@@ -56,7 +57,7 @@ extension Socket {
     public func sendTo(_ buffer: UnsafeRawBufferPointer, to address: SocketAddress) throws(SocketError) -> Int {
         let wait = waitMode()
         return try address.withSockAddr { (sa, length) throws(SocketError) in
-            try perform("sendto", events: Int16(POLLOUT), address: address, wait: wait) { fd in
+            try perform(.sendto, "sendto", events: Int16(POLLOUT), address: address, wait: wait) { fd, _ in
                 Glibc.sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), sa, length)
             }
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 
 extension Socket {
     /// A Unix-domain server socket bound to `path`: listening for `.stream`, ready for
@@ -49,8 +50,8 @@ extension Socket {
             try probe.connect(to: address)
         } catch where error.kind == .connectionRefused {
             // Nothing is bound to the file any more: it is stale.
-            guard unlink(path) == 0 || Glibc.errno == ENOENT else {
-                throw SocketError("unlink", errno: Glibc.errno, address: address)
+            if case .failure(let code) = systemCall(.unlink, { _ in unlink(path) }), code != ENOENT {
+                throw SocketError("unlink", errno: code, address: address)
             }
             return
         } catch {

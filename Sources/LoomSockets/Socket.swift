@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Synchronization
 
 /// A socket with Python's semantics and none of its traps.
@@ -35,7 +36,7 @@ public final class Socket: Sendable, CustomStringConvertible {
 
     /// Python's `socket.socket(family, type)`: a new blocking, close-on-exec socket.
     public init(family: SocketFamily = .ipv4, type: SocketType = .stream) throws(SocketError) {
-        let fd = try systemCall("socket") {
+        let fd = try socketCall(.socket) { _ in
             Glibc.socket(family.rawValue, type.rawValue | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
         descriptor = OwnedDescriptor(fd)
@@ -54,9 +55,9 @@ public final class Socket: Sendable, CustomStringConvertible {
         var domain: Int32 = 0
         var kind: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        _ = try systemCall("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) }
+        _ = try socketCall(.getsockopt, on: fd) { _ in getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) }
         length = socklen_t(MemoryLayout<Int32>.size)
-        _ = try systemCall("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_TYPE, &kind, &length) }
+        _ = try socketCall(.getsockopt, on: fd) { _ in getsockopt(fd, SOL_SOCKET, SO_TYPE, &kind, &length) }
         guard let family = SocketFamily(rawValue: domain) else {
             throw SocketError("adopt", kind: .invalidArgument, errno: EAFNOSUPPORT,
                               detail: "descriptor \(fd) has address family \(domain), not IPv4, IPv6 or Unix")
@@ -65,8 +66,8 @@ public final class Socket: Sendable, CustomStringConvertible {
             throw SocketError("adopt", kind: .invalidArgument, errno: ESOCKTNOSUPPORT,
                               detail: "descriptor \(fd) is neither a stream nor a datagram socket")
         }
-        _ = try systemCall("fcntl") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let flags = try systemCall("fcntl") { fcntl(fd, F_GETFL) }
+        _ = try socketCall(.fcntl, on: fd) { _ in fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let flags = try socketCall(.fcntl, on: fd) { _ in fcntl(fd, F_GETFL) }
         descriptor = OwnedDescriptor(fd)
         timeoutNanoseconds = Atomic(flags & O_NONBLOCK != 0 ? 0 : -1)
         self.family = family
@@ -85,7 +86,7 @@ public final class Socket: Sendable, CustomStringConvertible {
     public static func pair(type: SocketType = .stream) throws(SocketError) -> (Socket, Socket) {
         var fds: (Int32, Int32) = (-1, -1)
         _ = try withUnsafeMutableBytes(of: &fds) { (raw) throws(SocketError) in
-            try systemCall("socketpair") {
+            try socketCall(.socketpair) { _ in
                 socketpair(AF_UNIX, type.rawValue | Int32(SOCK_CLOEXEC.rawValue), 0,
                            raw.baseAddress!.assumingMemoryBound(to: Int32.self))
             }
@@ -135,10 +136,9 @@ public final class Socket: Sendable, CustomStringConvertible {
             timeoutNanoseconds.store(nanos, ordering: .relaxed)
             // Any timeout runs the descriptor non-blocking and waits with poll, as CPython does.
             _ = try? descriptor.withDescriptor("settimeout") { fd throws(SocketError) in
-                let flags = fcntl(fd, F_GETFL)
-                guard flags >= 0 else { return }
+                let flags = try socketCall(.fcntl, on: fd, operation: "settimeout") { _ in fcntl(fd, F_GETFL) }
                 let wanted = nanos < 0 ? flags & ~O_NONBLOCK : flags | O_NONBLOCK
-                if wanted != flags { _ = fcntl(fd, F_SETFL, wanted) }
+                if wanted != flags { _ = try socketCall(.fcntl, on: fd, operation: "settimeout") { _ in fcntl(fd, F_SETFL, wanted) } }
             }
         }
     }
@@ -162,36 +162,37 @@ public final class Socket: Sendable, CustomStringConvertible {
         let nanos = timeoutNanoseconds.load(ordering: .relaxed)
         if nanos < 0 { return .blocking }
         if nanos == 0 { return .nonBlocking }
-        return .until(Deadline(after: .nanoseconds(nanos)))
+        return .until(Deadline.after(.nanoseconds(nanos)))
     }
 
-    /// Runs one I/O call under the socket's timeout.
-    ///
-    /// Blocking sockets make the call directly (EINTR retried). Otherwise the descriptor is
-    /// non-blocking: the call is tried at once, and on `EAGAIN` either fails
-    /// (``SocketError/Kind/wouldBlock``) or waits with `poll` for `events` until the deadline.
+    /// Runs `call` on the descriptor with the socket's timeout semantics (`wait`): blocking,
+    /// non-blocking (`EAGAIN` thrown as ``SocketError/Kind/wouldBlock``), or bounded by a deadline
+    /// (non-blocking attempts and `poll` in between, the remaining time recomputed after each
+    /// wake-up). `body` gets the descriptor and the byte count to transfer (`length`, or less under
+    /// a test's fault plan). `operation` names the call in errors (`"sendall"` rather than `send`).
     @inline(__always)
     func perform<R: FixedWidthInteger>(
-        _ operation: String, events: Int16, address: SocketAddress? = nil, wait: WaitMode,
-        _ body: (Int32) -> R
+        _ call: SystemCall, _ operation: String, events: Int16, address: SocketAddress? = nil, wait: WaitMode,
+        length: Int = 0, _ body: (_ fd: Int32, _ length: Int) -> R
     ) throws(SocketError) -> R {
         try descriptor.withDescriptor(operation) { (fd) throws(SocketError) -> R in
-            try Self.perform(fd, operation, events: events, address: address, wait: wait, body)
+            try Self.perform(fd, call, operation, events: events, address: address, wait: wait, length: length, body)
         }
     }
 
-    /// ``perform(_:events:address:wait:_:)`` for a caller already holding the descriptor.
+    /// ``perform(_:_:events:address:wait:length:_:)`` for a caller already holding the descriptor.
     @inline(__always)
     static func perform<R: FixedWidthInteger>(
-        _ fd: Int32, _ operation: String, events: Int16, address: SocketAddress?, wait: WaitMode,
-        _ body: (Int32) -> R
+        _ fd: Int32, _ call: SystemCall, _ operation: String, events: Int16, address: SocketAddress?, wait: WaitMode,
+        length: Int = 0, _ body: (_ fd: Int32, _ length: Int) -> R
     ) throws(SocketError) -> R {
         let deadline: Deadline
         switch wait {
         case .blocking:
-            return try systemCall(operation, address: address) { body(fd) }
+            return try socketCall(call, on: fd, operation: operation, address: address, length: length) { body(fd, $0) }
         case .nonBlocking:
-            if let result = try systemCallOrWouldBlock(operation, address: address, { body(fd) }) {
+            if let result = try socketCallOrWouldBlock(call, on: fd, operation: operation, address: address,
+                                                       length: length, { body(fd, $0) }) {
                 return result
             }
             throw SocketError(operation, kind: .wouldBlock, errno: EAGAIN, address: address,
@@ -200,7 +201,8 @@ public final class Socket: Sendable, CustomStringConvertible {
             deadline = until
         }
         while true {
-            if let result = try systemCallOrWouldBlock(operation, address: address, { body(fd) }) {
+            if let result = try socketCallOrWouldBlock(call, on: fd, operation: operation, address: address,
+                                                       length: length, { body(fd, $0) }) {
                 return result
             }
             guard try waitUntilReady(fd, events: events, deadline: deadline, operation: operation) else {

@@ -110,7 +110,7 @@ extension Socket {
         try descriptor.withDescriptor("setsockopt") { (fd) throws(SocketError) in
             _ = try bytes.withUnsafeBytes { raw in
                 Result { () throws(SocketError) in
-                    try systemCall("setsockopt") {
+                    try socketCall(.setsockopt, on: fd) { _ in
                         setsockopt(fd, option.level, option.name, raw.baseAddress, socklen_t(raw.count))
                     }
                 }
@@ -125,7 +125,7 @@ extension Socket {
             var length = socklen_t(buffer.count)
             _ = try buffer.withUnsafeMutableBytes { raw in
                 Result { () throws(SocketError) in
-                    try systemCall("getsockopt") { getsockopt(fd, option.level, option.name, raw.baseAddress, &length) }
+                    try socketCall(.getsockopt, on: fd) { _ in getsockopt(fd, option.level, option.name, raw.baseAddress, &length) }
                 }
             }.get()
         }

@@ -1,63 +1,45 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 
-/// The one place where Loom's socket layer calls the kernel and reads `errno`.
-///
-/// Retries `EINTR` (PEP 475), so no caller ever sees it, and turns every other failure into a
-/// ``SocketError`` naming `operation`. Blocking calls with a deadline go through ``waitUntilReady``,
-/// which recomputes the remaining time after each interruption.
+// The socket layer's side of Loom's one system-call path (LoomSystem's `systemCall`, which retries
+// EINTR and holds the fault-injection seam): the same calls, their errno turned into ``SocketError``.
+
+/// One system call on `fd`; a failure throws ``SocketError`` naming `operation` (by default the call).
 @inline(__always)
-func systemCall<Result: FixedWidthInteger>(
-    _ operation: @autoclosure () -> String,
-    address: SocketAddress? = nil,
-    _ body: () -> Result
+func socketCall<Result: FixedWidthInteger>(
+    _ call: SystemCall, on fd: Int32 = -1, operation: @autoclosure () -> String? = nil,
+    address: SocketAddress? = nil, length: Int = 0, _ body: (_ length: Int) -> Result
 ) throws(SocketError) -> Result {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let code = errno
-        if code == EINTR { continue }
-        throw SocketError(operation(), errno: code, address: address)
+    switch systemCall(call, on: fd, length: length, body) {
+    case .success(let value): return value
+    case .failure(let code): throw SocketError(operation() ?? call.rawValue, errno: code, address: address)
     }
 }
 
-/// Like ``systemCall(_:address:_:)`` but reports `EAGAIN` as `nil` instead of throwing, for the
-/// callers that wait for readiness and try again.
+/// Like ``socketCall(_:on:operation:address:length:_:)`` but reports `EAGAIN` as `nil` instead of
+/// throwing, for the callers that wait for readiness and try again.
 @inline(__always)
-func systemCallOrWouldBlock<Result: FixedWidthInteger>(
-    _ operation: @autoclosure () -> String,
-    address: SocketAddress? = nil,
-    _ body: () -> Result
+func socketCallOrWouldBlock<Result: FixedWidthInteger>(
+    _ call: SystemCall, on fd: Int32, operation: @autoclosure () -> String? = nil,
+    address: SocketAddress? = nil, length: Int = 0, _ body: (_ length: Int) -> Result
 ) throws(SocketError) -> Result? {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let code = errno
-        if code == EINTR { continue }
-        if code == EAGAIN || code == EWOULDBLOCK { return nil }
-        throw SocketError(operation(), errno: code, address: address)
+    switch systemCall(call, on: fd, length: length, body) {
+    case .success(let value): return value
+    case .failure(let code) where code == EAGAIN || code == EWOULDBLOCK: return nil
+    case .failure(let code): throw SocketError(operation() ?? call.rawValue, errno: code, address: address)
     }
 }
 
-/// A point on the monotonic clock by which a socket call must finish.
-struct Deadline {
-    let instant: ContinuousClock.Instant
-
-    init(after duration: Duration) {
-        instant = ContinuousClock.now.advanced(by: duration)
+/// One non-blocking transfer as a value (the event loop's hot path): bytes, would-block, end of
+/// file or the errno; never throws, never allocates.
+@inline(__always)
+func ioCall(_ call: SystemCall, on fd: Int32, length: Int, _ body: (_ length: Int) -> Int) -> IOResult {
+    switch systemCall(call, on: fd, length: length, body) {
+    case .success(let n): return n == 0 && length > 0 && (call == .recv || call == .read) ? .endOfFile : .bytes(n)
+    case .failure(let code): return code == EAGAIN || code == EWOULDBLOCK ? .wouldBlock : .failed(code)
     }
-
-    /// Whole milliseconds left for `poll`, rounded up so a wait never ends before the deadline.
-    var remainingMilliseconds: Int32 {
-        let left = ContinuousClock.now.duration(to: instant)
-        if left <= .zero { return 0 }
-        let (seconds, attoseconds) = left.components
-        let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: millis)
-    }
-
-    var hasPassed: Bool { ContinuousClock.now >= instant }
 }
 
 /// Waits with `poll` until `fd` is ready for `events` or the deadline passes.
@@ -67,27 +49,21 @@ func waitUntilReady(
 ) throws(SocketError) -> Bool {
     while true {
         var pfd = pollfd(fd: fd, events: events, revents: 0)
-        let timeout: Int32
-        if let deadline {
-            timeout = deadline.remainingMilliseconds
-            if timeout == 0 && deadline.hasPassed { return false }
-        } else {
-            timeout = -1
+        if let deadline, deadline.hasPassed { return false }
+        let ready = try socketCall(.poll, on: fd, operation: operation()) { _ in
+            poll(&pfd, 1, deadline?.remainingPollMilliseconds ?? -1)
         }
-        let result = poll(&pfd, 1, timeout)
-        if result > 0 {
-            if pfd.revents & Int16(POLLNVAL) != 0 {
-                throw SocketError(operation(), errno: EBADF)
-            }
+        if ready > 0 {
+            if pfd.revents & Int16(POLLNVAL) != 0 { throw SocketError(operation(), errno: EBADF) }
             return true
         }
-        if result == 0 {
-            // poll may wake a hair early on coarse clocks; loop until the deadline truly passed.
-            if let deadline, !deadline.hasPassed { continue }
-            return false
-        }
-        let code = errno
-        if code == EINTR { continue }
-        throw SocketError(operation(), errno: code)
+        // poll may wake a hair early on coarse clocks: loop until the deadline truly passed.
+    }
+}
+
+extension SocketError {
+    /// The socket layer's error for a failed call of the foundation (an eventfd, a thread start…).
+    package init(_ failure: SystemCallError) {
+        self.init(failure.call.rawValue, errno: failure.errno)
     }
 }

@@ -1,3 +1,5 @@
+import LoomSystem
+
 /// A barrier for a fixed number of threads: Python's `threading.Barrier`.
 ///
 /// Each of `parties` threads calls ``wait(timeout:)``; when the last one arrives, the `action`

@@ -1,3 +1,5 @@
+import LoomSystem
+
 /// A condition variable: Python's `threading.Condition`.
 ///
 /// Threads wait on it, holding its lock, until another thread holding the lock notifies them.

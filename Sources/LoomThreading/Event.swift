@@ -1,4 +1,4 @@
-import Synchronization
+import LoomSystem
 
 /// A flag threads can wait for: Python's `threading.Event`.
 ///

@@ -1,4 +1,4 @@
-import Synchronization
+import LoomSystem
 
 /// Why ``Future/result(timeout:)`` produced no value (besides the task's own error).
 public enum FutureError: Error, Sendable, Equatable, CustomStringConvertible {

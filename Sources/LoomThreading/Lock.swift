@@ -1,3 +1,4 @@
+import LoomSystem
 import Glibc
 import Synchronization
 

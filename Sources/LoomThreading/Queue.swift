@@ -1,3 +1,4 @@
+import LoomSystem
 import Synchronization
 
 /// A thread-safe FIFO queue: Python's `queue.Queue`.

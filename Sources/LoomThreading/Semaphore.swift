@@ -1,3 +1,4 @@
+import LoomSystem
 import Synchronization
 
 /// A counting semaphore: Python's `threading.Semaphore`.

@@ -1,3 +1,4 @@
+import LoomSystem
 import CLoomShims
 import Glibc
 import Synchronization
@@ -60,7 +61,7 @@ open class Thread: @unchecked Sendable {
     /// A thread that runs `target`.
     ///
     /// - Parameters:
-    ///   - name: Its name; by default `Thread-N`.
+    ///   - name: Its name; nil or empty: `Thread-N`, as in Python.
     ///   - daemon: Whether it is a daemon thread; by default that of the creating thread (the
     ///     main thread is not a daemon, threads Loom did not start are).
     ///   - stackSize: Its stack size in bytes; by default ``Thread/stackSize``.
@@ -68,14 +69,14 @@ open class Thread: @unchecked Sendable {
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil, target: @escaping @Sendable () throws -> Void) {
         self.target = target
         self.isDummy = false
-        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: Thread.name(given: name), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread whose body is ``run()``: for subclasses.
     public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil) {
         self.target = nil
         self.isDummy = false
-        state = Protected(State(name: name ?? Thread.nextName(), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
+        state = Protected(State(name: Thread.name(given: name), daemon: daemon ?? Thread.current.isDaemon, stackSize: stackSize))
     }
 
     /// A thread object for a thread that already runs (the main thread, or one Loom did not start).
@@ -147,25 +148,17 @@ open class Thread: @unchecked Sendable {
             return state.stackSize ?? Thread.stackSize
         }
         ThreadRegistry.shared.add(self)
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        if stackSize > 0, pthread_attr_setstacksize(&attributes, stackSize) != 0 {
+        let handle: pthread_t
+        do throws(ThreadStartError) {
+            // The closure holds the thread object until its body has run.
+            handle = try ThreadStart.spawn(name: nil, stackSize: stackSize > 0 ? stackSize : nil) { self.bootstrap() }
+        } catch {
             state.withLock { $0.started = false }
             ThreadRegistry.shared.remove(self)
-            throw .invalidStackSize(stackSize)
-        }
-        var handle = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&handle, &attributes, { context in
-            Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue().bootstrap()
-            return nil
-        }, context)
-        if result != 0 {
-            Unmanaged<Thread>.fromOpaque(context).release()
-            state.withLock { $0.started = false }
-            ThreadRegistry.shared.remove(self)
-            throw .cannotStartThread(errno: result)
+            switch error {
+            case .invalidStackSize(let size): throw .invalidStackSize(size)
+            case .cannotStart(let code): throw .cannotStartThread(errno: code)
+            }
         }
         self.handle.store(UInt(handle), ordering: .releasing)
         state.withLock { if $0.ident == nil { $0.ident = UInt(handle) } }
@@ -269,10 +262,20 @@ open class Thread: @unchecked Sendable {
 
     // MARK: Names
 
+    /// Python's `_counter`: one count from 1 for `Thread-N` and `Dummy-N` alike.
     private static let counter = Atomic<Int>(0)
 
-    private static func nextName() -> String {
-        "Thread-\(counter.add(1, ordering: .relaxed).newValue)"
+    /// Python's `_newname(template)`: `"Thread"` gives `Thread-N` with the next count.
+    static func newName(_ prefix: String) -> String {
+        "\(prefix)-\(counter.add(1, ordering: .relaxed).newValue)"
+    }
+
+    /// Python's rule in `Thread.__init__`: a name that is given and not empty is kept; otherwise
+    /// `Thread-N`. (Python appends ` (target)` with the target function's `__name__`; a Swift
+    /// closure has no name, so nothing is appended.)
+    static func name(given name: String?) -> String {
+        if let name, !name.isEmpty { return name }
+        return newName("Thread")
     }
 }
 

@@ -1,3 +1,4 @@
+import LoomSystem
 import Glibc
 
 /// A fixed set of worker threads running submitted tasks: Python's

@@ -1,3 +1,4 @@
+import LoomSystem
 import CLoomShims
 import Glibc
 import Synchronization
@@ -90,7 +91,7 @@ enum CurrentThread {
         if cloom_gettid() == getpid() {
             thread = mainThread
         } else {
-            thread = Thread(existingNamed: "Dummy-\(dummyCounter.add(1, ordering: .relaxed).newValue)", daemon: true, dummy: true)
+            thread = Thread(existingNamed: Thread.newName("Dummy"), daemon: true, dummy: true)
             thread.state.withLock { $0.nativeID = cloom_gettid() }
             thread.published.cell.pointee.store(1, ordering: .releasing)
             ThreadRegistry.shared.add(thread)
@@ -99,8 +100,6 @@ enum CurrentThread {
         pthread_setspecific(key, Unmanaged.passRetained(thread).toOpaque())
         return thread
     }
-
-    private static let dummyCounter = Atomic<Int>(0)
 }
 
 /// The main thread's object, created on first use from whichever thread asks first.
@@ -175,17 +174,7 @@ extension Thread {
     /// The hook installed at start-up (Python's `threading.__excepthook__`).
     public static let defaultExcepthook: @Sendable (ExceptHookArguments) -> Void = { arguments in
         var text = "Exception in thread \(arguments.thread.name): \(arguments.error)\n"
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        _ = text.withUTF8 { writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     static func reportUncaught(_ error: any Error, in thread: Thread) {

@@ -20,69 +20,18 @@ struct Bench: ParsableCommand {
               loom bench --port 9999 --connections 10000 --connect-only --duration 10
             """)
 
-    @Option(help: "Server address (numeric IPv4 or IPv6, or a name).")
-    var host = "127.0.0.1"
-
-    @Option(help: "Server port.")
-    var port: Int
-
-    @Option(name: [.customShort("c"), .long], help: "Connections.")
-    var connections = 1
-
-    @Option(name: [.customShort("d"), .long], help: "Seconds measured (or held, with --connect-only).")
-    var duration = 5.0
-
-    @Option(name: [.customShort("w"), .long], help: "Warm-up seconds before measuring.")
-    var warmup = 1.0
-
-    @Option(name: [.customShort("s"), .long], help: "Request size in bytes (the last byte is a newline).")
-    var size = 64
-
-    @Option(name: [.customShort("k"), .long], help: "Requests in flight per connection.")
-    var pipeline = 1
-
-    @Option(name: [.customShort("n"), .long], help: "Stop after this many measured requests (0: duration only).")
-    var requests = 0
-
-    @Flag(name: .customLong("connect-only"), help: "Open the connections, verify one echo each, then hold them idle for --duration.")
-    var connectOnly = false
-
-    @Flag(help: "Expect the uppercase of what is sent (for `loom serve --handler upper`).")
-    var upper = false
-
-    @Flag(help: "Print one JSON object instead of the summary.")
-    var json = false
-
-    @Option(name: .customLong("connect-timeout"), help: "Bound on the connect phase and on priming, in seconds.")
-    var connectTimeout = 30.0
-
-    @Option(name: .customLong("server-pid"), help: "Sample this process's CPU time, memory and threads.")
-    var serverPID: Int32?
-
-    @Flag(name: .customLong("allow-remote"), help: "Allow a host that is not loopback.")
-    var allowRemote = false
-
-    func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") }
-        guard (1...1_000_000).contains(connections) else { throw ValidationError("--connections must be 1-1,000,000") }
-        guard duration > 0 && duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
-        guard warmup >= 0 && warmup <= 600 else { throw ValidationError("--warmup must be in [0, 600] seconds") }
-        guard (1...(16 << 20)).contains(size) else { throw ValidationError("--size must be 1 B - 16 MiB") }
-        guard (1...1024).contains(pipeline) else { throw ValidationError("--pipeline must be 1-1024") }
-        guard requests >= 0 else { throw ValidationError("--requests must not be negative") }
-        guard connectTimeout > 0 && connectTimeout <= 600 else { throw ValidationError("--connect-timeout must be in (0, 600] seconds") }
-    }
+    @OptionGroup var options: BenchOptions
 
     func run() throws {
         let address: SocketAddress
         do throws(SocketError) {
-            address = try SocketAddress(host: host, port: port)
+            address = try SocketAddress(host: options.host, port: options.port)
         } catch {
             Console.error("loom bench: \(error)")
             throw ExitCode(2)
         }
-        if !allowRemote && !Self.isLoopback(address) {
-            Console.error("loom bench: \(host) is not a loopback address; pass --allow-remote to load another machine")
+        if !options.allowRemote && !Self.isLoopback(address) {
+            Console.error("loom bench: \(options.host) is not a loopback address; pass --allow-remote to load another machine")
             throw ExitCode(2)
         }
         // Ctrl-C ends the run early with a report: the signals are blocked and polled for.
@@ -91,34 +40,22 @@ struct Bench: ParsableCommand {
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        Self.raiseDescriptorLimit(to: rlim_t(connections + 64))
+        Self.raiseDescriptorLimit(to: rlim_t(options.connections + 64))
 
-        var options = BenchOptions()
-        options.host = address.host
-        options.port = port
-        options.connections = connections
-        options.duration = duration
-        options.warmup = warmup
-        options.requests = requests
-        options.size = size
-        options.pipeline = pipeline
-        options.upper = upper
-        options.connectOnly = connectOnly
-        options.connectTimeout = connectTimeout
-        options.serverPID = serverPID
-        let live = isatty(1) == 1 && !json
-        options.progress = live
-        let runner = try BenchRunner(options: options) { line in
-            if live { Console.bytes(Array(("\r\u{1B}[2K" + line).utf8)) }
+        var options = options
+        options.host = address.host  // the report names the address measured
+        let live = isatty(1) == 1 && !options.json
+        let runner = try BenchRunner(options: options, showsProgress: live) { line in
+            Console.bytes(Array(("\r\u{1B}[2K" + line).utf8))
         }
         let result = runner.run()
         if live { Console.bytes(Array("\r\u{1B}[2K".utf8)) }
-        Console.line(json ? BenchReport.json(result, options) : BenchReport.text(result, options))
+        Console.line(options.json ? BenchReport.json(result, options) : BenchReport.text(result, options))
         if result.connected == 0 {
-            Console.error("loom bench: could not connect to \(options.host):\(port) (\(result.connectErrors) connect errors)")
+            Console.error("loom bench: could not connect to \(options.host):\(options.port) (\(result.connectErrors) connect errors)")
             throw ExitCode.failure
         }
-        if !connectOnly && result.requests == 0 { throw ExitCode.failure }
+        if !options.connectOnly && result.requests == 0 { throw ExitCode.failure }
         if result.errors > 0 { throw ExitCode(3) }
     }
 

@@ -1,52 +1,8 @@
 #if canImport(Glibc)
 import Glibc
+import LoomSystem
 #endif
 import LoomSockets
-
-/// What `loom bench` was asked to do.
-struct BenchOptions {
-    var host = "127.0.0.1"
-    var port = 9999
-    var connections = 1
-    var duration = 5.0
-    var warmup = 1.0
-    var requests = 0
-    var size = 64
-    var pipeline = 1
-    var upper = false
-    var connectOnly = false
-    var connectTimeout = 30.0
-    var connectBatch = 256
-    var serverPID: Int32?
-    var progress = false
-}
-
-/// What one `loom bench` run measured.
-struct BenchResult {
-    var connected = 0
-    var primed = 0
-    var openAtEnd = 0
-    var connectSeconds = 0.0
-    var primeSeconds = 0.0
-    var measuredSeconds = 0.0
-    var requests: UInt64 = 0
-    var bytes: UInt64 = 0
-    var latencyMicroseconds: [String: Double] = [:]
-    var connectErrors = 0
-    var ioErrors = 0
-    var unexpectedEOF = 0
-    var mismatches = 0
-    var unanswered = 0
-    var benchCPU = 0.0
-    var serverCPU: Double?
-    var serverRSSKilobytes: Int?
-    var serverThreads: Int?
-    var interrupted = false
-
-    var errors: Int { connectErrors + ioErrors + unexpectedEOF + mismatches + unanswered }
-    var requestsPerSecond: Double { measuredSeconds > 0 ? Double(requests) / measuredSeconds : 0 }
-    var bytesPerSecond: Double { measuredSeconds > 0 ? Double(bytes) / measuredSeconds : 0 }
-}
 
 /// The load generator: one thread, one epoll ``Selector``, C connections each keeping
 /// `pipeline` requests of `size` bytes in flight, every reply byte checked against what was sent.
@@ -92,10 +48,16 @@ final class BenchRunner {
     private var signalChecks = 0
     private var interrupted = false
     private let address: SocketAddress
+    private let showsProgress: Bool
     private let progress: (_ line: String) -> Void
 
-    init(options: BenchOptions, progress: @escaping (_ line: String) -> Void) throws {
+    /// Connections opened at once while connecting (loadgen.c's batch).
+    private static let connectBatch = 256
+
+    /// `progress` receives a status line about once a second when `showsProgress`.
+    init(options: BenchOptions, showsProgress: Bool, progress: @escaping (_ line: String) -> Void) throws {
         self.options = options
+        self.showsProgress = showsProgress
         self.progress = progress
         address = try SocketAddress(host: options.host, port: options.port)
         selector = try Selector<Int32>()
@@ -130,9 +92,7 @@ final class BenchRunner {
 
     @inline(__always)
     private static func nanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        UInt64(Deadline.now().nanoseconds)  // Loom's one clock
     }
 
     /// Runs every phase and returns the measurement. Bounded: connect and priming by the
@@ -176,7 +136,7 @@ final class BenchRunner {
         var inProgress = 0
         var settled = 0
         while settled < options.connections && !checkInterrupted() {
-            while next < options.connections && inProgress < options.connectBatch {
+            while next < options.connections && inProgress < Self.connectBatch {
                 if startConnect(next) { inProgress += 1 } else { settled += 1 }
                 next += 1
             }
@@ -244,10 +204,10 @@ final class BenchRunner {
 
     private func holdPhase() {
         phase = .hold
-        progress("holding \(result.connected) connections for \(options.duration) s")
+        if showsProgress { progress("holding \(result.connected) connections for \(options.duration) s") }
         let start = Self.nanoseconds()
         let end = start + UInt64(options.duration * 1e9)
-        let cpu0 = Self.cpuSeconds()
+        let cpu0 = ProcessSample.ownCPUSeconds()
         var server = ProcessSample(pid: options.serverPID)
         var maxRSS = server?.rssKilobytes ?? 0
         var nextSample = start + 200_000_000
@@ -266,7 +226,7 @@ final class BenchRunner {
             }
         }
         result.measuredSeconds = Double(Self.nanoseconds() - start) / 1e9
-        result.benchCPU = (Self.cpuSeconds() - cpu0) / max(result.measuredSeconds, 1e-9)
+        result.benchCPU = (ProcessSample.ownCPUSeconds() - cpu0) / max(result.measuredSeconds, 1e-9)
         if let server {
             result.serverRSSKilobytes = maxRSS
             result.serverThreads = server.threads
@@ -281,7 +241,7 @@ final class BenchRunner {
         let end = measureAt + UInt64(options.duration * 1e9)
         var measureStart = phase == .measure ? start : 0
         var server0 = phase == .measure ? ProcessSample(pid: options.serverPID) : nil
-        var cpu0 = phase == .measure ? Self.cpuSeconds() : 0
+        var cpu0 = phase == .measure ? ProcessSample.ownCPUSeconds() : 0
         var lastProgress = start
         for i in 0..<options.connections where connections[i].state == .open { _ = write(i) }
         while !checkInterrupted() {
@@ -290,13 +250,13 @@ final class BenchRunner {
                 phase = .measure
                 measureStart = now
                 server0 = ProcessSample(pid: options.serverPID)
-                cpu0 = Self.cpuSeconds()
+                cpu0 = ProcessSample.ownCPUSeconds()
             }
             if phase == .measure && (now >= end || (options.requests > 0 && measuredRequests >= UInt64(options.requests))) {
                 finishMeasurement(since: measureStart, cpu0: cpu0, server0: server0)
                 break
             }
-            if options.progress && now - lastProgress >= 1_000_000_000 {
+            if showsProgress && now - lastProgress >= 1_000_000_000 {
                 lastProgress = now
                 let elapsed = Double(now - start) / 1e9
                 let rate = phase == .measure && now > measureStart ? Double(measuredRequests) / (Double(now - measureStart) / 1e9) : 0
@@ -326,7 +286,7 @@ final class BenchRunner {
     private func finishMeasurement(since measureStart: UInt64, cpu0: Double, server0: ProcessSample?) {
         let now = Self.nanoseconds()
         result.measuredSeconds = measureStart > 0 ? Double(now - measureStart) / 1e9 : 0
-        result.benchCPU = result.measuredSeconds > 0 ? (Self.cpuSeconds() - cpu0) / result.measuredSeconds : 0
+        result.benchCPU = result.measuredSeconds > 0 ? (ProcessSample.ownCPUSeconds() - cpu0) / result.measuredSeconds : 0
         if let server0, let server1 = ProcessSample(pid: options.serverPID), result.measuredSeconds > 0 {
             result.serverCPU = (server1.cpuSeconds - server0.cpuSeconds) / result.measuredSeconds
             result.serverRSSKilobytes = server1.rssKilobytes
@@ -480,7 +440,7 @@ final class BenchRunner {
         selector.close()
     }
 
-    // MARK: Signals, CPU
+    // MARK: Signals
 
     /// SIGINT/SIGTERM are blocked (see `Bench.run`); look for a pending one now and then
     /// (every 256 turns), which ends the run early with what was measured.
@@ -495,44 +455,4 @@ final class BenchRunner {
         return interrupted
     }
 
-    private static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-    }
-}
-
-/// CPU time, resident memory and threads of another process, from /proc.
-struct ProcessSample {
-    var cpuSeconds: Double
-    var rssKilobytes: Int
-    var threads: Int
-
-    init?(pid: Int32?) {
-        guard let pid, pid > 0,
-              let status = Self.readFile("/proc/\(pid)/status"),
-              let stat = Self.readFile("/proc/\(pid)/stat") else { return nil }
-        func field(_ name: String) -> Int {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
-            return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? 0
-        }
-        rssKilobytes = field("VmRSS:")
-        threads = field("Threads:")
-        // Fields after the ")" that ends the command name: state is 3rd, utime 14th, stime 15th.
-        guard let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        cpuSeconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    private static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return String(decoding: bytes[..<n], as: UTF8.self)
-    }
 }

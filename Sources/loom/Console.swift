@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 
 /// Output for every `loom` command: each line leaves in one `write(2)`, so lines printed by
 /// different threads never run into each other, and nothing sits in a buffer when a signal
@@ -27,14 +28,6 @@ enum Console {
     }
 
     private static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) {
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
+        writeAll(fd, buffer)
     }
 }

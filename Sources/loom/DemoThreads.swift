@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomSystem
 import Loom
 
 /// The time-scale option of the timed demos: every sleep and timeout is divided by it.
@@ -99,17 +100,17 @@ struct DemoJoin: ParsableCommand {
                     Console.line("[\(index)]----done-----")
                 }
                 try child.start()
-                let start = ContinuousClock.now
+                let start = Deadline.now()
                 let finished = try child.join(timeout: time.scaled(2))
-                let waited = Self.seconds(ContinuousClock.now - start, time)
+                let waited = Self.seconds(Deadline.now().duration(since: start), time)
                 Console.line("starting thread, the name is \(child.name): join(timeout: 2 s) returned after \(waited) s, "
                     + (finished ? "the thread has finished" : "the thread is still running (join never stops a thread)"))
             }
         }
         try main.start()
-        let start = ContinuousClock.now
+        let start = Deadline.now()
         let finished = try main.join(timeout: time.scaled(3))
-        let waited = Self.seconds(ContinuousClock.now - start, time)
+        let waited = Self.seconds(Deadline.now().duration(since: start), time)
         Console.line("---main thread done---- join(timeout: 3 s) returned after \(waited) s; "
             + "thread \(main.name) is \(finished ? "finished" : "still running") (daemon: \(main.isDaemon))")
         if daemon {

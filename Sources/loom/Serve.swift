@@ -69,7 +69,6 @@ struct Serve: ParsableCommand {
 
         LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
         let logger = Logger(label: "loom.serve")
-        ReplyHandler.text.withLock { $0 = Array(reply.utf8) }
         if mode == .eventloop || mode == .async { return try runEventLoop(stop: stop, logger: logger) }
 
         let server: BaseServer
@@ -106,7 +105,25 @@ struct Serve: ParsableCommand {
     }
 
     private func makeServer(logger: Logger) throws(ServerError) -> BaseServer {
-        let handlerType = ServeHandler(rawValue: handler)!.type
+        switch ServeHandler(rawValue: handler)! {
+        case .upper:
+            return try makeServer(logger: logger) { UpperHandler(request: $0, clientAddress: $1, server: $2) }
+        case .echo:
+            return try makeServer(logger: logger) { EchoHandler(request: $0, clientAddress: $1, server: $2) }
+        case .reply:
+            // The text reaches each handler through the factory: no global to set before serving.
+            let text = Array(reply.utf8)
+            return try makeServer(logger: logger) {
+                let handler = ReplyHandler(request: $0, clientAddress: $1, server: $2)
+                handler.reply = text
+                return handler
+            }
+        }
+    }
+
+    private func makeServer<Handler: BaseRequestHandler>(
+        logger: Logger, handlerFactory: @escaping RequestHandlerFactory<Handler>
+    ) throws(ServerError) -> BaseServer {
         let configuration = ServerConfiguration(
             allowReuseAddress: true,
             maxConnections: maxConnections,
@@ -125,8 +142,8 @@ struct Serve: ParsableCommand {
                 throw .socket(error)
             }
             do throws(ServerError) {
-                return try BaseServer(socket: socket, handler: handlerType, concurrency: concurrency,
-                                      configuration: configuration, logger: logger)
+                return try BaseServer(socket: socket, concurrency: concurrency, configuration: configuration,
+                                      logger: logger, handlerFactory: handlerFactory)
             } catch {
                 socket.close()
                 unlink(unix)
@@ -134,10 +151,10 @@ struct Serve: ParsableCommand {
             }
         }
         return udp
-            ? try UDPServer(host: host, port: port, handler: handlerType, concurrency: concurrency,
-                            configuration: configuration, logger: logger)
-            : try TCPServer(host: host, port: port, handler: handlerType, concurrency: concurrency,
-                            configuration: configuration, logger: logger)
+            ? try UDPServer(host: host, port: port, concurrency: concurrency, configuration: configuration,
+                            logger: logger, handlerFactory: handlerFactory)
+            : try TCPServer(host: host, port: port, concurrency: concurrency, configuration: configuration,
+                            logger: logger, handlerFactory: handlerFactory)
     }
 
     /// Handler threads get 256 KiB of stack: the built-in handlers use a few KiB, and 10,000

@@ -1,18 +1,10 @@
 import Loom
-import Synchronization
 
 /// The built-in handlers of `loom serve --handler upper|echo|reply`. Each works on stream
 /// connections (TCP, Unix) and on datagrams (UDP, Unix datagram).
 enum ServeHandler: String, CaseIterable, Sendable {
     case upper, echo, reply
 
-    var type: BaseRequestHandler.Type {
-        switch self {
-        case .upper: UpperHandler.self
-        case .echo: EchoHandler.self
-        case .reply: ReplyHandler.self
-        }
-    }
 }
 
 /// Handlers that read one message (one read of up to 1,024 bytes, or one datagram), answer it
@@ -44,12 +36,12 @@ final class UpperHandler: OneMessageHandler {
 
 /// Logs the message and replies with the text of `--reply`.
 final class ReplyHandler: OneMessageHandler {
-    /// The reply, set once by `loom serve` before serving.
-    static let text = Mutex<[UInt8]>(Array("不要回答,不要回答,不要回答".utf8))
+    /// The reply, given by the server's handler factory before the handler runs.
+    var reply: [UInt8] = []
 
     override func answer(_ message: [UInt8]) -> [UInt8] {
         server.logger.info("\(clientAddress.host) wrote: \(PeerText.escaped(message))")
-        return ReplyHandler.text.withLock { $0 }
+        return reply
     }
 }
 

@@ -1,3 +1,4 @@
+import LoomSystem
 import LoomThreading
 import Synchronization
 #if canImport(Glibc)
@@ -28,21 +29,18 @@ enum StopSignals {
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        let context = Unmanaged.passRetained(Handler(signals: signals, onStop: onStop)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { context in
-            let handler = Unmanaged<Handler>.fromOpaque(context!).takeRetainedValue()
-            var signals = handler.signals
-            var received: Int32 = 0
-            while sigwait(&signals, &received) != 0 {}
-            handler.onStop(received)
-            return nil
-        }, context)
-        if status == 0 {
+        let handler = Handler(signals: signals, onStop: onStop)
+        do throws(ThreadStartError) {
+            // Loom's thread start blocks SIGINT and SIGTERM in the new thread too, as sigwait needs.
+            let thread = try ThreadStart.spawn(name: "loom-signals") {
+                var signals = handler.signals
+                var received: Int32 = 0
+                while sigwait(&signals, &received) != 0 {}
+                handler.onStop(received)
+            }
             pthread_detach(thread)
-        } else {
+        } catch {
             // Without the waiting thread, fall back to the default behaviour: die on the signal.
-            Unmanaged<Handler>.fromOpaque(context).release()
             pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         }
     }

@@ -173,6 +173,9 @@ private final class LoomServerProcess: @unchecked Sendable {  // used from the t
     let port: Int
     private let stderrData = DataBox()
     private let watchdog: DispatchWorkItem
+    /// Whose readability handler collects stderr: cleared when the process is done, or Foundation
+    /// keeps the handler (and what it collected) alive for ever.
+    private let stderrHandle: FileHandle
 
     init(_ arguments: [String], descriptorLimit: Int? = nil) throws {
         if let descriptorLimit {
@@ -191,6 +194,7 @@ private final class LoomServerProcess: @unchecked Sendable {  // used from the t
         watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
         let box = stderrData
+        stderrHandle = err.fileHandleForReading
         err.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
             box.data.withLock { $0.append(chunk) }
@@ -230,6 +234,11 @@ private final class LoomServerProcess: @unchecked Sendable {  // used from the t
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         watchdog.cancel()
+        stderrHandle.readabilityHandler = nil
         return process.terminationStatus
+    }
+
+    deinit {
+        stderrHandle.readabilityHandler = nil
     }
 }

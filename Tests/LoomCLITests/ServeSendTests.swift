@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import LoomSockets
-import Synchronization
+import LoomTestSupport
 import Testing
 
 // `loom serve` and `loom send` end to end: the built binary, spawned as a user would run it.
@@ -141,7 +141,7 @@ private final class Child {
 
     /// Seconds of CPU the child has used (user + system), from /proc.
     var cpuSeconds: Double {
-        guard let text = procText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return 0 }
+        guard let text = readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return 0 }
         let fields = text[text.index(close, offsetBy: 2)...].split(separator: " ")
         let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -152,15 +152,6 @@ private final class Child {
 }
 
 private enum SpawnError: Error { case pipe, spawn(Int32) }
-
-private func procText(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    let count = read(fd, &buffer, buffer.count)
-    return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
-}
 
 private func entries(_ path: String) -> Int {
     guard let dir = opendir(path) else { return -1 }
@@ -473,13 +464,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
         #expect(answered)
         server.signal(SIGTERM)
         #expect(server.wait(timeout: .seconds(5)) == 0)
-        let logs = procText(logPath) ?? ""
+        let logs = readText(logPath) ?? ""
         #expect(logs.contains("out of file descriptors"))
-    }
-}
-
-extension String {
-    fileprivate var trimmed: String {
-        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }

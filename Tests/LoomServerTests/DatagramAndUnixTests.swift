@@ -3,8 +3,8 @@ import Glibc
 #endif
 import LoomServer
 import LoomSockets
+import LoomTestSupport
 import LoomThreading
-import Synchronization
 import Testing
 
 /// Python's documented UDP example: uppercase the datagram and send it back.
@@ -12,10 +12,6 @@ final class UpperDatagram: DatagramRequestHandler {
     override func handle() throws {
         write(String(decoding: packet, as: UTF8.self).uppercased())
     }
-}
-
-func temporaryPath(_ name: String) -> String {
-    "/tmp/loom-test-\(getpid())-\(name).sock"
 }
 
 @Suite struct DatagramAndUnixTests {
@@ -58,7 +54,7 @@ func temporaryPath(_ name: String) -> String {
     }
 
     @Test func unixStreamServerServesAndRemovesItsPath() throws {
-        let path = temporaryPath("stream")
+        let path = temporarySocketPath("stream")
         unlink(path)
         let server = try ThreadingUnixStreamServer(path: path, handler: MyTCPHandler.self, logger: silentLogger)
         #expect(server.serverAddress.path == path)
@@ -72,8 +68,8 @@ func temporaryPath(_ name: String) -> String {
     }
 
     @Test func unixDatagramServerAnswersABoundClient() throws {
-        let path = temporaryPath("dgram")
-        let clientPath = temporaryPath("dgram-client")
+        let path = temporarySocketPath("dgram")
+        let clientPath = temporarySocketPath("dgram-client")
         unlink(path)
         unlink(clientPath)
         defer { unlink(clientPath) }
@@ -96,7 +92,7 @@ func temporaryPath(_ name: String) -> String {
 
 @Suite struct UnnamedClientAndConfigurationTests {
     @Test func anUnboundUnixDatagramClientGetsNoReplyAndNoError() throws {
-        let path = temporaryPath("dgram-unnamed")
+        let path = temporarySocketPath("dgram-unnamed")
         unlink(path)
         let recorder = LogRecorder()
         let server = try UnixDatagramServer(path: path, handler: UpperDatagram.self, logger: recorder.logger)
@@ -110,7 +106,7 @@ func temporaryPath(_ name: String) -> String {
     }
 
     @Test func aBadConfigurationLeavesNoSocketFileBehind() throws {
-        let path = temporaryPath("bad-config")
+        let path = temporarySocketPath("bad-config")
         unlink(path)
         #expect(throws: ServerError.self) {
             try UnixStreamServer(path: path, handler: MyTCPHandler.self,

@@ -3,6 +3,7 @@ import Glibc
 #endif
 @testable import LoomServer
 import LoomSockets
+import LoomTestSupport
 import LoomThreading
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import LoomServer
 import LoomSockets
+import LoomTestSupport
 import LoomThreading
 import Synchronization
 import Testing
@@ -74,23 +75,6 @@ func ask(_ server: BaseServer, _ message: String, timeout: Duration? = .seconds(
     }
 }
 
-func sleep(_ duration: Duration) {
-    let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-    var left = timespec()
-    while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }
-}
-
-/// Waits until `condition` holds, at most `timeout`; returns whether it held.
-func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        sleep(.milliseconds(5))
-    }
-    return condition()
-}
-
 /// Live Loom threads with this name (handler threads are named by `ServerConfiguration.threadName`).
 func threads(named name: String) -> Int {
     LoomThreading.Thread.enumerate().filter { $0.name == name }.count
@@ -119,33 +103,6 @@ func serverSockets(port: Int) -> Int {
         if local == port { count += 1 }
     }
     return count
-}
-
-func readText(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = read(fd, &chunk, chunk.count)
-        if count <= 0 { break }
-        bytes += chunk[..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-func directoryEntries(_ path: String) -> [String] {
-    guard let dir = opendir(path) else { return [] }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }
 
 /// A log backend that keeps what is logged, for assertions.
@@ -198,11 +155,5 @@ final class MyTCPHandler: BaseRequestHandler {
     override func handle() throws {
         let data = try request.recv(maxBytes: 1024)
         try request.sendAll(String(decoding: data, as: UTF8.self).trimmed.uppercased())
-    }
-}
-
-extension String {
-    var trimmed: String {
-        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import LoomTestSupport
 import Testing
 @testable import LoomSockets
 

@@ -1,8 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Synchronization
+import LoomTestSupport
 import Testing
 @testable import LoomSockets
 
@@ -35,26 +34,6 @@ final class TestThread: Sendable {
     }
 }
 
-/// A value shared with a test thread.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value {
-        get { mutex.withLock { $0 } }
-        set { mutex.withLock { $0 = newValue } }
-    }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
-}
-
-/// How many descriptors the process has open (entries of /proc/self/fd).
-func openDescriptorCount() -> Int {
-    guard let dir = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(dir) }
-    var count = 0
-    while readdir(dir) != nil { count += 1 }
-    return count
-}
-
 /// A connected TCP pair over IPv4 loopback: (client, server side).
 func tcpPair(family: SocketFamily = .ipv4) throws -> (Socket, Socket) {
     let host = family == .ipv6 ? "::1" : "127.0.0.1"
@@ -63,24 +42,6 @@ func tcpPair(family: SocketFamily = .ipv4) throws -> (Socket, Socket) {
     try client.connect(to: try listener.localAddress)
     let (server, _) = try listener.accept()
     return (client, server)
-}
-
-/// Deterministic test data with a prime period (65,521 bytes), so that a dropped, repeated or
-/// reordered chunk of any other length shows. Built by copying, which stays fast in debug builds.
-func pattern(_ count: Int, seed: Int = 0) -> [UInt8] {
-    let period = 65_521
-    let block = (0..<min(count, period)).map { UInt8(truncatingIfNeeded: ($0 &* 31) &+ ($0 >> 8) &+ seed) }
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        var offset = 0
-        while offset < count {
-            let n = min(block.count, count - offset)
-            block.withUnsafeBufferPointer { source in
-                UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: n)
-            }
-            offset += n
-        }
-        initialized = count
-    }
 }
 
 /// memcmp: byte-exact comparison that stays fast in debug builds.
@@ -120,8 +81,3 @@ let python3Path: String? = {
     }
     return nil
 }()
-
-/// A unique path for a Unix-domain socket.
-func temporarySocketPath(_ name: String) -> String {
-    "/tmp/loom-test-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max)).sock"
-}

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomTestSupport
 import Testing
 @testable import LoomSockets
 

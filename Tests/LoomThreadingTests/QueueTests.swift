@@ -1,3 +1,4 @@
+import LoomTestSupport
 import LoomThreading
 import Testing
 

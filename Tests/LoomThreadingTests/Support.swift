@@ -1,5 +1,6 @@
 import Glibc
 import LoomThreading
+import LoomTestSupport
 import Synchronization
 
 /// Monotonic time in seconds, on the same clock as Loom's timeouts.
@@ -14,13 +15,6 @@ func elapsed(_ body: () throws -> Void) rethrows -> Double {
     let start = now()
     try body()
     return now() - start
-}
-
-/// Sleeps the calling thread.
-func sleep(seconds: Double) {
-    var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-    var remaining = timespec()
-    while nanosleep(&ts, &remaining) == -1 && errno == EINTR { ts = remaining }
 }
 
 /// Starts a Loom thread running `body` and returns it.
@@ -41,31 +35,6 @@ final class Counter: Sendable {
     func max(with other: Int) { storage.max(other, ordering: .sequentiallyConsistent) }
 }
 
-/// A value shared between threads, guarded by a Loom `Lock` (whose atomics the Thread
-/// Sanitizer sees, unlike those of `Synchronization.Mutex`).
-final class Shared<Value: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `storage` is only touched under `lock`.
-    private let lock = Lock()
-    private var storage: Value
-    init(_ value: Value) { storage = value }
-    var value: Value {
-        get { lock.withLock { storage } }
-        set { lock.withLock { storage = newValue } }
-    }
-    func update<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&storage) } }
-}
-
 /// A generous bound for "this must have finished by now" waits (a lost wake-up shows up as a
 /// join that times out, not as a hang).
 let generous: Duration = .seconds(30)
-
-/// Polls `condition` until it holds or `seconds` pass; returns whether it held.
-@discardableResult
-func eventually(within seconds: Double = 30, _ condition: () -> Bool) -> Bool {
-    let deadline = now() + seconds
-    while !condition() {
-        if now() > deadline { return false }
-        sleep(seconds: 0.001)
-    }
-    return true
-}

@@ -1,4 +1,5 @@
 import Glibc
+import LoomTestSupport
 import LoomThreading
 import Testing
 

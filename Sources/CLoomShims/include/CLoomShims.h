@@ -27,10 +27,16 @@ static inline int cloom_epoll_ctl(int epfd, int op, int fd, uint32_t events, uin
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
-/// Waits and copies the packed kernel events into two plain arrays Swift can read safely.
-static inline int cloom_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int maxevents, int timeout_ms) {
-    struct epoll_event evs[256];
-    if (maxevents > 256) maxevents = 256;
+/// The size of one kernel `struct epoll_event` (packed on x86-64, so Swift cannot lay it out):
+/// callers size the scratch buffer of `cloom_epoll_wait` with it.
+static inline size_t cloom_epoll_event_size(void) { return sizeof(struct epoll_event); }
+
+/// Waits for up to `maxevents` events (any number) into the caller's `scratch` buffer of
+/// `maxevents * cloom_epoll_event_size()` bytes, then copies them into two plain arrays Swift can
+/// read safely.
+static inline int cloom_epoll_wait(int epfd, void *scratch, uint32_t *events, uint64_t *datas, int maxevents,
+                                   int timeout_ms) {
+    struct epoll_event *evs = (struct epoll_event *)scratch;
     int n = epoll_wait(epfd, evs, maxevents, timeout_ms);
     for (int i = 0; i < n; i++) {
         events[i] = evs[i].events;

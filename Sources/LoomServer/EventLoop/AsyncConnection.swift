@@ -28,6 +28,10 @@ public final class AsyncConnection {
     /// The connected peer.
     public var peerAddress: SocketAddress? { adapter.transport?.peerAddress }
 
+    /// The event loop the connection lives on (nil once it is closed): schedule timers on it with
+    /// ``EventLoop/schedule(after:_:)``.
+    public var eventLoop: EventLoop? { adapter.transport?.loop }
+
     /// Receives what is there, up to `maxBytes`, waiting if nothing is. An empty array means the
     /// peer closed its side. Throws on a reset, the idle timeout or a server shutdown, and
     /// ``SocketError/Kind/invalidArgument`` when another task is already waiting in `recv` on
@@ -191,8 +195,6 @@ final class AsyncConnectionAdapter: StreamProtocol {
         }
     }
 
-    var hasBuffered: Bool { !inbound.isEmpty }
-
     /// Buffered bytes as an array, or nil when nothing is buffered.
     func takeBuffered(maxBytes: Int) -> [UInt8]? {
         guard !inbound.isEmpty else { return nil }
@@ -229,11 +231,11 @@ final class AsyncConnectionAdapter: StreamProtocol {
     /// Hands `buffer` to the transport (sent now or copied into its write buffer).
     func write(_ buffer: UnsafeRawBufferPointer) throws(SocketError) {
         guard let transport, !closed, transport.state == .open else {
-            throw failure ?? SocketError("send", kind: .brokenPipe, errno: 32, detail: "connection closed")
+            throw failure ?? SocketError("send", kind: .brokenPipe, errno: EPIPE, detail: "connection closed")
         }
         transport.write(buffer)
         if transport.state == .closed {
-            throw transport.lostError as? SocketError ?? SocketError("send", kind: .brokenPipe, errno: 32, detail: "connection closed")
+            throw transport.lostError as? SocketError ?? SocketError("send", kind: .brokenPipe, errno: EPIPE, detail: "connection closed")
         }
     }
 

@@ -2,33 +2,43 @@
 import Glibc
 #endif
 import CLoomShims
+import Logging
 import LoomSockets
+import LoomSystem
+import LoomThreading
 import Synchronization
 
 /// What an ``EventLoopServer``'s loops share: the configuration, the loops, the connection count
 /// and the life cycle. Separate from the public server object so that the loop threads can keep
 /// it alive: the server may be released (and shut down from its `deinit`) on one of its own loops.
 final class EventLoopGroup: Sendable {
+    /// Where the group is in its life; stored as its raw value in an atomic.
+    enum State: Int {
+        case created, running, stopping
+    }
+
     let configuration: EventLoopServer.Configuration
     let serverAddress: SocketAddress
     let handler: ConnectionHandler
-    let idleTimeoutMilliseconds: Int64?
+    let errorReporter: ServerErrorReporter
+    let idleTimeoutNanoseconds: Int64?
     // Written once in init before any thread starts, read-only afterwards.
     nonisolated(unsafe) private(set) var loops: [EventLoop] = []
-    private let threads = Mutex<[LoopThread]>([])
-    private let state = Atomic<Int>(0)  // 0 created, 1 running, 2 stopping
+    private let threads = Protected<[pthread_t]>([])
+    private let state = Atomic<Int>(State.created.rawValue)
     private let active = Atomic<Int>(0)
     private let acceptPaused = Atomic<Bool>(false)
-    private let grace = Atomic<Int64>(5000)
+    private let grace = Atomic<Int64>(5_000_000_000)
     private let nextLoop = Atomic<Int>(0)
     private let runningLoops = Atomic<Int>(0)
-    private let exited = OneShotLatch()
-    private let startGate = OneShotLatch()
+    private let exited = Event()
+    private let startGate = Event()
 
-    init(configuration: EventLoopServer.Configuration, handler: ConnectionHandler) throws(SocketError) {
+    init(configuration: EventLoopServer.Configuration, handler: ConnectionHandler, logger: Logger) throws(SocketError) {
         self.configuration = configuration
         self.handler = handler
-        idleTimeoutMilliseconds = configuration.idleTimeout.map { max(1, $0.saturatingMilliseconds) }
+        errorReporter = ServerErrorReporter(logger: logger, hook: configuration.errorHandler, handlerName: nil)
+        idleTimeoutNanoseconds = configuration.idleTimeout.map { max(1, $0.saturatingNanoseconds) }
         let count = max(1, configuration.loops ?? Int(cloom_cpu_count()))
         let reusePort = configuration.acceptStrategy == .reusePort && count > 1
         if reusePort && configuration.port != 0 {
@@ -78,70 +88,74 @@ final class EventLoopGroup: Sendable {
     /// server's init throw instead of a later `start()` failing (or crashing).
     private func createThreads() throws(SocketError) {
         runningLoops.store(loops.count, ordering: .relaxed)
-        var created: [LoopThread] = []
+        var created: [pthread_t] = []
         for loop in loops {
-            do throws(SocketError) {
+            do throws(ThreadStartError) {
                 // The thread holds the group: it outlives the public server if need be.
-                created.append(try LoopThread(name: "loom-loop-\(loop.index)") { [self] in
-                    startGate.wait()
+                created.append(try ThreadStart.spawn(name: "loom-loop-\(loop.index)") { [self] in
+                    _ = startGate.wait()
                     loop.run()  // returns at once if the server was shut down before it started
-                    if runningLoops.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { exited.open() }
+                    if runningLoops.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { exited.set() }
                 })
             } catch {
-                state.store(2, ordering: .releasing)
+                state.store(State.stopping.rawValue, ordering: .releasing)
                 _ = runningLoops.subtract(loops.count - created.count, ordering: .relaxed)
-                startGate.open()
-                for thread in created { thread.join() }
-                for loop in loops.dropFirst(created.count) { loop.listener?.close() }
-                throw error
+                startGate.set()
+                for thread in created { pthread_join(thread, nil) }
+                for loop in loops.dropFirst(created.count) { loop.acceptor.close() }
+                switch error {
+                case .cannotStart(let code): throw SocketError("pthread_create", errno: code)
+                case .invalidStackSize: throw SocketError("pthread_create", errno: EINVAL)
+                }
             }
         }
         threads.withLock { $0 = created }
     }
 
     func start() {
-        guard state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged else { return }
-        startGate.open()
+        guard state.compareExchange(expected: State.created.rawValue, desired: State.running.rawValue,
+                                    ordering: .acquiringAndReleasing).exchanged else { return }
+        startGate.set()
     }
 
     func serveForever() {
         start()
-        exited.wait()
+        _ = exited.wait()
         joinThreads()
     }
 
     func shutdown(gracePeriod: Duration, detachIfOnLoop: Bool) {
-        grace.store(max(0, gracePeriod.saturatingMilliseconds), ordering: .relaxed)
-        state.store(2, ordering: .releasing)
-        startGate.open()  // never started: the loops run once, close their listeners and return
+        grace.store(max(0, gracePeriod.saturatingNanoseconds), ordering: .relaxed)
+        state.store(State.stopping.rawValue, ordering: .releasing)
+        startGate.set()  // never started: the loops run once, close their listeners and return
         for loop in loops { loop.wake() }
         if loops.contains(where: { $0.isOnLoopThread }) {
             // Waiting here would deadlock. From deinit nobody will join the threads later:
             // detach them (each holds the group until its loop returns).
             if detachIfOnLoop {
-                for thread in takeThreads() { thread.detach() }
+                for thread in takeThreads() { pthread_detach(thread) }
             }
             return
         }
-        exited.wait()
+        _ = exited.wait()
         joinThreads()
     }
 
-    private func takeThreads() -> [LoopThread] {
-        threads.withLock { threads -> [LoopThread] in
+    private func takeThreads() -> [pthread_t] {
+        threads.withLock { threads -> [pthread_t] in
             defer { threads = [] }
             return threads
         }
     }
 
     private func joinThreads() {
-        for thread in takeThreads() { thread.join() }
+        for thread in takeThreads() { pthread_join(thread, nil) }
     }
 
     // MARK: Loop side
 
-    var isStopping: Bool { state.load(ordering: .relaxed) == 2 }
-    var gracePeriodMilliseconds: Int64 { grace.load(ordering: .relaxed) }
+    var isStopping: Bool { state.load(ordering: .relaxed) == State.stopping.rawValue }
+    var gracePeriod: Duration { .nanoseconds(grace.load(ordering: .relaxed)) }
     var hasRoom: Bool {
         guard let limit = configuration.maxConnections else { return true }
         return active.load(ordering: .relaxed) < limit
@@ -182,53 +196,5 @@ final class EventLoopGroup: Sendable {
         }
         let target = loops[nextLoop.add(1, ordering: .relaxed).oldValue % loops.count]
         if target === acceptor { acceptor.adopt(socket) } else { target.post(socket) }
-    }
-
-    func report(_ error: any Error, peer: SocketAddress?) {
-        Self.report(error, peer: peer, to: configuration.errorHandler)
-    }
-
-    /// Python's `handle_error`: to `handler`, or a block on stderr. Static so that a handler task
-    /// finishing after its loop stopped can report without touching the group.
-    static func report(
-        _ error: any Error, peer: SocketAddress?, to handler: (@Sendable (any Error, SocketAddress?) -> Void)?
-    ) {
-        if let handler {
-            handler(error, peer)
-            return
-        }
-        let dashes = String(repeating: "-", count: 40)
-        let from = peer.map { "\($0)" } ?? "the server"
-        let text = "\(dashes)\nException occurred during processing of request from \(from)\n\(error)\n\(dashes)\n"
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, saturating at `Int64.min`/`Int64.max` instead of trapping.
-    var saturatingMilliseconds: Int64 {
-        let (seconds, atto) = components
-        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, overflow2) = millis.addingReportingOverflow(atto / 1_000_000_000_000_000)
-        return overflow2 ? (millis < 0 ? .min : .max) : sum
-    }
-}
-
-extension Int64 {
-    /// `self + other` clamped to the representable range (loop clock arithmetic with huge timeouts).
-    @inline(__always)
-    func saturatingAdd(_ other: Int64) -> Int64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLoomShims
+import Logging
 import LoomSockets
 import Synchronization
 
@@ -23,7 +24,7 @@ import Synchronization
 ///         try await connection.sendAll(line)
 ///     }
 /// }
-/// try server.serveForever()          // until shutdown() from another thread
+/// server.serveForever()              // until shutdown() from another thread
 /// ```
 ///
 /// The listening sockets are bound and the loop threads created in `init` (so ``serverAddress``
@@ -45,22 +46,20 @@ public final class EventLoopServer: Sendable {
         case handOff
     }
 
-    /// What the server does; every field has a sensible default.
+    /// What the server does; every field has a sensible default. What both server families share
+    /// (backlog, `maxConnections`, `idleTimeout`, grace period, reuse options…) lives in ``server``,
+    /// a ``ServerConfiguration``, and is also reachable here by its own name.
     public struct Configuration: Sendable {
         /// Address to bind; loopback unless told otherwise.
         public var host: String
         /// Port to bind; 0 picks a free one (see ``EventLoopServer/serverAddress``).
         public var port: Int
+        /// The settings shared with the threaded servers.
+        public var server: ServerConfiguration
         /// Event loops (threads); nil means one per CPU this process may run on.
         public var loops: Int?
         /// How connections reach the loops.
         public var acceptStrategy: AcceptStrategy
-        /// Listen backlog.
-        public var backlog: Int32
-        /// At most this many connections at once; more wait in the backlog. nil: no limit.
-        public var maxConnections: Int?
-        /// Connections without any read or write for this long are closed. nil: never.
-        public var idleTimeout: Duration?
         /// Above this many unsent bytes a connection's protocol gets `pauseWriting()`.
         public var writeBufferHighWaterMark: Int
         /// At or below this many the protocol gets `resumeWriting()`; nil: a quarter of high.
@@ -69,9 +68,26 @@ public final class EventLoopServer: Sendable {
         public var noDelay: Bool
         /// Bytes read at once (one buffer per loop, shared by its connections).
         public var readBufferSize: Int
-        /// Called (on a loop thread) when a handler throws or accepting fails; nil prints
-        /// Python's `handle_error` block to stderr.
+        /// Called (on a loop thread) when a handler throws or accepting fails, instead of logging
+        /// it to the server's logger (the hook ``BaseServer/handleError(_:clientAddress:)`` is for
+        /// the threaded servers).
         public var errorHandler: (@Sendable (_ error: any Error, _ peer: SocketAddress?) -> Void)?
+
+        /// Listen backlog (``ServerConfiguration/requestQueueSize``).
+        public var backlog: Int32 {
+            get { server.requestQueueSize }
+            set { server.requestQueueSize = newValue }
+        }
+        /// At most this many connections at once; more wait in the backlog. nil: no limit.
+        public var maxConnections: Int? {
+            get { server.maxConnections }
+            set { server.maxConnections = newValue }
+        }
+        /// Connections without any read or write for this long are closed. nil: never.
+        public var idleTimeout: Duration? {
+            get { server.idleTimeout }
+            set { server.idleTimeout = newValue }
+        }
 
         /// Creates a configuration.
         public init(
@@ -81,13 +97,26 @@ public final class EventLoopServer: Sendable {
             readBufferSize: Int = 65536,
             errorHandler: (@Sendable (_ error: any Error, _ peer: SocketAddress?) -> Void)? = nil
         ) {
+            self.init(
+                host: host, port: port,
+                server: ServerConfiguration(requestQueueSize: backlog, maxConnections: maxConnections, idleTimeout: idleTimeout),
+                loops: loops, acceptStrategy: acceptStrategy, writeBufferHighWaterMark: writeBufferHighWaterMark,
+                writeBufferLowWaterMark: writeBufferLowWaterMark, noDelay: noDelay, readBufferSize: readBufferSize,
+                errorHandler: errorHandler)
+        }
+
+        /// Creates a configuration from the settings both server families share.
+        public init(
+            host: String = "127.0.0.1", port: Int = 0, server: ServerConfiguration, loops: Int? = nil,
+            acceptStrategy: AcceptStrategy = .reusePort, writeBufferHighWaterMark: Int = 65536,
+            writeBufferLowWaterMark: Int? = nil, noDelay: Bool = true, readBufferSize: Int = 65536,
+            errorHandler: (@Sendable (_ error: any Error, _ peer: SocketAddress?) -> Void)? = nil
+        ) {
             self.host = host
             self.port = port
+            self.server = server
             self.loops = loops
             self.acceptStrategy = acceptStrategy
-            self.backlog = backlog
-            self.maxConnections = maxConnections
-            self.idleTimeout = idleTimeout
             self.writeBufferHighWaterMark = writeBufferHighWaterMark
             self.writeBufferLowWaterMark = writeBufferLowWaterMark
             self.noDelay = noDelay
@@ -113,24 +142,29 @@ public final class EventLoopServer: Sendable {
     /// `EventLoopServer` of this user) already listens on the port, and the `pthread_create`
     /// error when the system cannot create the loop threads.
     public convenience init(
-        configuration: Configuration = Configuration(),
+        configuration: Configuration = Configuration(), logger: Logger = BaseServer.defaultLogger,
         protocolFactory: @escaping @Sendable () -> any StreamProtocol
     ) throws(SocketError) {
-        try self.init(configuration: configuration, handler: .protocolFactory(protocolFactory))
+        try self.init(configuration: configuration, logger: logger, handler: .protocolFactory(protocolFactory))
     }
 
     /// A server that runs `handler` for each connection as a task on the connection's event
     /// loop (asyncio's `start_server(client_connected_cb)`). When `handler` returns or throws,
     /// the connection is flushed and closed.
     public convenience init(
-        configuration: Configuration = Configuration(),
+        configuration: Configuration = Configuration(), logger: Logger = BaseServer.defaultLogger,
         handler: @escaping @Sendable (AsyncConnection) async throws -> Void
     ) throws(SocketError) {
-        try self.init(configuration: configuration, handler: .async(handler))
+        try self.init(configuration: configuration, logger: logger, handler: .async(handler))
     }
 
-    init(configuration: Configuration, handler: ConnectionHandler) throws(SocketError) {
-        group = try EventLoopGroup(configuration: configuration, handler: handler)
+    init(configuration: Configuration, logger: Logger, handler: ConnectionHandler) throws(SocketError) {
+        do throws(ServerError) {
+            try configuration.server.validate(.serial)
+        } catch {
+            throw SocketError("configure", kind: .invalidArgument, errno: EINVAL, detail: "\(error)")
+        }
+        group = try EventLoopGroup(configuration: configuration, handler: handler, logger: logger)
         serverAddress = group.serverAddress
     }
 
@@ -139,6 +173,10 @@ public final class EventLoopServer: Sendable {
         // the loops: they are told to stop and their threads detached; they keep the group alive.
         group.shutdown(gracePeriod: .zero, detachIfOnLoop: true)
     }
+
+    /// The server's event loops: hand work to one with ``EventLoop/execute(_:)`` or
+    /// ``EventLoop/schedule(after:_:)``.
+    public var eventLoops: [EventLoop] { group.loops }
 
     /// The number of event loops.
     public var loopCount: Int { group.loops.count }
@@ -161,7 +199,12 @@ public final class EventLoopServer: Sendable {
     /// open connections get up to `gracePeriod` to finish (async handlers to return), then the
     /// rest are closed. Returns when every loop has stopped; from a loop thread (inside a
     /// handler) it returns at once instead of deadlocking, as Python's would.
-    public func shutdown(gracePeriod: Duration = .seconds(5)) {
+    public func shutdown(gracePeriod: Duration) {
         group.shutdown(gracePeriod: gracePeriod, detachIfOnLoop: false)
+    }
+
+    /// ``shutdown(gracePeriod:)`` with the configured ``ServerConfiguration/gracePeriod`` (5 s by default).
+    public func shutdown() {
+        shutdown(gracePeriod: configuration.server.gracePeriod)
     }
 }

@@ -7,8 +7,8 @@
 ///     func connectionMade(_ transport: Transport) { self.transport = transport }
 ///     func dataReceived(_ data: UnsafeRawBufferPointer) { transport.write(data) }
 /// }
-/// let server = try EventLoopServer(port: 9999) { Echo() }
-/// try server.serveForever()
+/// let server = try EventLoopServer(configuration: .init(port: 9999)) { Echo() }
+/// server.serveForever()
 /// ```
 ///
 /// Order: ``connectionMade(_:)``, then any number of ``dataReceived(_:)``, at most one

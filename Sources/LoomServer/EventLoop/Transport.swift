@@ -2,31 +2,41 @@
 import Glibc
 #endif
 import LoomSockets
+import LoomSystem
 
 /// One connection of an ``EventLoopServer``, as its ``StreamProtocol`` sees it: Python's
-/// `asyncio.Transport`. Use it only on its loop's thread (from the protocol's callbacks or
-/// code running on that loop).
+/// `asyncio.Transport`. Use it only on its loop's thread (from the protocol's callbacks, from a
+/// callback given to ``EventLoop/execute(_:)`` or ``EventLoop/schedule(after:_:)``, or from code
+/// running on that loop); debug builds check it.
 ///
 /// Writes never block: what the kernel does not take at once is kept and sent when the socket
 /// is writable. Past ``highWaterMark`` buffered bytes the protocol's `pauseWriting()` is called,
 /// and `resumeWriting()` once the buffer drained to ``lowWaterMark``. ``close()`` sends
 /// everything buffered before it closes.
+///
+/// The transport owns its connection's state machine (as SwiftNIO's `BaseSocketChannel`): the loop
+/// only tells it that its socket is readable or writable, or that it must close with an error.
 public final class Transport {
+    /// `open` → `closing` (``close()`` with bytes still to send) → `closed` (the descriptor is
+    /// closed and `connectionLost` is queued). ``abort()``, an error or the idle timeout go
+    /// straight to `closed`.
     enum State { case open, closing, closed }
 
     let socket: Socket
-    unowned(unsafe) let loop: EventLoop
+    /// The loop owns its transports and outlives them: it closes every one before it finishes.
+    unowned(unsafe) let eventLoop: EventLoop
     var handler: any StreamProtocol
     var state = State.open
     var writeBuffer = ByteQueue()
-    var interest: SelectorEvents = .read
-    var readingPaused = false
-    var writingPaused = false
-    var eofSeen = false
-    var registered = false
-    var writeEOFPending = false
-    var lostError: (any Error)?
-    /// Loop clock (milliseconds) of the last read or of the last send that moved bytes, for the idle timeout.
+    /// What the selector watches for this connection; empty means unregistered.
+    private(set) var interest: SelectorEvents = .read
+    private(set) var readingPaused = false
+    private var writingPaused = false
+    private(set) var eofSeen = false
+    private(set) var registered = false
+    private var writeEOFPending = false
+    private(set) var lostError: (any Error)?
+    /// Loop clock (nanoseconds) of the last read or of the last send that moved bytes, for the idle timeout.
     var lastActivity: Int64 = 0
 
     /// Above this many buffered bytes the protocol is asked to pause writing (asyncio: 64 KiB).
@@ -36,11 +46,15 @@ public final class Transport {
 
     init(socket: Socket, loop: EventLoop, handler: any StreamProtocol, highWaterMark: Int, lowWaterMark: Int) {
         self.socket = socket
-        self.loop = loop
+        self.eventLoop = loop
         self.handler = handler
         self.highWaterMark = highWaterMark
         self.lowWaterMark = lowWaterMark
     }
+
+    /// The event loop this connection lives on: hand work to it with ``EventLoop/execute(_:)``
+    /// from other threads, or schedule timers with ``EventLoop/schedule(after:_:)``.
+    public var loop: EventLoop { eventLoop }
 
     /// The connected peer, or nil if the kernel no longer knows it.
     public var peerAddress: SocketAddress? { try? socket.peerAddress }
@@ -59,6 +73,7 @@ public final class Transport {
 
     /// Python's `set_write_buffer_limits(high, low)`. `low` defaults to a quarter of `high`.
     public func setWriteBufferLimits(high: Int, low: Int? = nil) {
+        eventLoop.assertInEventLoop()
         highWaterMark = max(0, high)
         lowWaterMark = min(highWaterMark, max(0, low ?? highWaterMark / 4))
         checkHighWater()
@@ -70,17 +85,18 @@ public final class Transport {
     /// Sends `data` now as far as the kernel takes it and buffers the rest. Ignored once the
     /// transport is closing (as asyncio does after close).
     public func write(_ data: UnsafeRawBufferPointer) {
+        eventLoop.assertInEventLoop()
         guard state == .open, !writeEOFPending, data.count > 0 else { return }
         if writeBuffer.isEmpty {
             switch socket.sendNonBlocking(data) {
             case .bytes(let n):
-                lastActivity = loop.now  // a connection busy sending is not idle
+                lastActivity = eventLoop.now  // a connection busy sending is not idle
                 if n == data.count { return }
                 writeBuffer.append(UnsafeRawBufferPointer(rebasing: data[n...]))
             case .wouldBlock, .endOfFile:
                 writeBuffer.append(data)
             case .failed(let code):
-                loop.lose(self, error: SocketError("send", errno: code))
+                lose(SocketError("send", errno: code))
                 return
             }
             want(.write)
@@ -104,6 +120,7 @@ public final class Transport {
     /// Python's `write_eof()`: once the buffer is flushed, shut the sending side down; the peer
     /// reads end-of-file and this side can still receive.
     public func writeEOF() {
+        eventLoop.assertInEventLoop()
         guard state == .open, !writeEOFPending else { return }
         writeEOFPending = true
         if writeBuffer.isEmpty { try? socket.shutdown(.write) }
@@ -111,10 +128,11 @@ public final class Transport {
 
     /// Flushes what is buffered, then closes; `connectionLost(nil)` follows. Reading stops at once.
     public func close() {
+        eventLoop.assertInEventLoop()
         guard state == .open else { return }
         state = .closing
         if writeBuffer.isEmpty {
-            loop.lose(self, error: nil)
+            lose(nil)
         } else {
             set(interest: .write)
         }
@@ -122,15 +140,17 @@ public final class Transport {
 
     /// Closes at once, dropping anything buffered; `connectionLost(nil)` follows.
     public func abort() {
+        eventLoop.assertInEventLoop()
         guard state != .closed else { return }
         writeBuffer.removeAll()
-        loop.lose(self, error: nil)
+        lose(nil)
     }
 
     // MARK: Reading
 
     /// Stops reading until ``resumeReading()``: the kernel's buffers fill and TCP slows the peer.
     public func pauseReading() {
+        eventLoop.assertInEventLoop()
         guard !readingPaused else { return }
         readingPaused = true
         if state == .open { set(interest: interest.subtracting(.read)) }
@@ -138,20 +158,54 @@ public final class Transport {
 
     /// Reads again after ``pauseReading()``.
     public func resumeReading() {
+        eventLoop.assertInEventLoop()
         guard readingPaused else { return }
         readingPaused = false
         if state == .open, !eofSeen { set(interest: interest.union(.read)) }
     }
 
-    // MARK: Loop side
+    // MARK: What the loop tells it
+
+    /// The selector reported `events`: flush if writable, then read once if readable.
+    @inline(__always)
+    func ready(_ events: SelectorEvents, buffer: UnsafeMutableRawBufferPointer) {
+        if events.contains(.write) { writable() }
+        if events.contains(.read), state == .open, !readingPaused, !eofSeen { readable(into: buffer) }
+    }
+
+    /// The socket is readable: one `recv` into the loop's shared buffer, handed to the protocol.
+    @inline(__always)
+    func readable(into buffer: UnsafeMutableRawBufferPointer) {
+        switch socket.receiveNonBlocking(into: buffer) {
+        case .bytes(let n):
+            lastActivity = eventLoop.now
+            do {
+                try handler.dataReceived(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))
+            } catch {
+                fail(error)
+            }
+        case .wouldBlock:
+            break
+        case .endOfFile:
+            eofSeen = true
+            set(interest: interest.subtracting(.read))
+            do {
+                if try !handler.eofReceived() { close() }
+            } catch {
+                fail(error)
+            }
+        case .failed(let code):
+            lose(SocketError("recv", errno: code))
+        }
+    }
 
     /// The socket is writable: send from the buffer; finish a close or a write-EOF once empty.
-    func flush() {
+    func writable() {
         while !writeBuffer.isEmpty {
             switch socket.sendNonBlocking(writeBuffer.pending) {
             case .bytes(let n):
                 writeBuffer.consume(n)
-                lastActivity = loop.now
+                lastActivity = eventLoop.now
                 // As asyncio: resume at the low-water mark, not only once empty, so the protocol
                 // refills the buffer before the socket runs dry.
                 checkLowWater()
@@ -159,13 +213,13 @@ public final class Transport {
             case .wouldBlock, .endOfFile:
                 return
             case .failed(let code):
-                loop.lose(self, error: SocketError("send", errno: code))
+                lose(SocketError("send", errno: code))
                 return
             }
         }
         if state == .closed { return }
         if state == .closing {
-            loop.lose(self, error: nil)
+            lose(nil)
             return
         }
         set(interest: interest.subtracting(.write))
@@ -173,14 +227,89 @@ public final class Transport {
         checkLowWater()
     }
 
-    func want(_ events: SelectorEvents) {
+    /// A callback threw: report it and drop the connection (asyncio's `_fatal_error`).
+    func fail(_ error: any Error) {
+        eventLoop.report(error, peer: peerAddress)
+        writeBuffer.removeAll()
+        lose(error)
+    }
+
+    /// Closes the connection now, dropping what is buffered (the idle timeout, the end of the
+    /// grace period): `connectionLost(error)` follows.
+    func terminate(_ error: any Error) {
+        writeBuffer.removeAll()
+        lose(error)
+    }
+
+    /// Closes the descriptor now; `connectionLost` runs once the current callbacks return.
+    func lose(_ error: (any Error)?) {
+        guard state != .closed else { return }
+        state = .closed
+        lostError = error
+        let fd = socket.fileDescriptor
+        if registered {
+            _ = try? eventLoop.selector.unregister(fileDescriptor: fd)
+            registered = false
+        }
+        eventLoop.connectionClosed(self, fileDescriptor: fd)
+        socket.close()
+    }
+
+    /// Runs `connectionLost` and drops the protocol, so the protocol and the transport (which hold
+    /// each other) are freed.
+    func finishLoss() {
+        handler.connectionLost(lostError)
+        handler = ClosedProtocol.shared
+    }
+
+    /// Registers with the selector for the first time; false (and the socket closed) if it cannot.
+    func register() -> Bool {
+        do {
+            try eventLoop.selector.register(fileDescriptor: socket.fileDescriptor, events: .read, data: self)
+            registered = true
+            return true
+        } catch {
+            // Never made, so never lost: the protocol hears nothing of this connection.
+            eventLoop.report(error, peer: nil)
+            state = .closed
+            handler = ClosedProtocol.shared
+            socket.close()
+            return false
+        }
+    }
+
+    // MARK: Interest
+
+    private func want(_ events: SelectorEvents) {
         set(interest: interest.union(events))
     }
 
     func set(interest wanted: SelectorEvents) {
         guard wanted != interest, state != .closed else { return }
         interest = wanted
-        loop.updateInterest(of: self)
+        let fd = socket.fileDescriptor
+        guard fd >= 0 else { return }
+        if interest.isEmpty {
+            if registered {
+                _ = try? eventLoop.selector.unregister(fileDescriptor: fd)
+                registered = false
+            }
+        } else if !registered {
+            do {
+                try eventLoop.selector.register(fileDescriptor: fd, events: interest, data: self)
+                registered = true
+            } catch {
+                // Left unregistered the transport would never hear of its socket again.
+                terminate(error)
+            }
+        } else {
+            do {
+                try eventLoop.selector.modifyEvents(fileDescriptor: fd, events: interest)
+            } catch {
+                registered = false
+                terminate(error)
+            }
+        }
     }
 
     private func checkHighWater() {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomTestSupport
 import Synchronization
 import Testing
 @testable import LoomServer
@@ -24,7 +25,10 @@ struct AsyncConnectionTests {
         }
         holder.server = server
         server.start()
-        defer { server.shutdown(gracePeriod: .zero) }
+        defer {
+            server.shutdown(gracePeriod: .zero)
+            holder.server = nil  // the handler holds the holder: without this the server never goes
+        }
         let clients = try (0..<100).map { _ in try client(server) }
         for round in 0..<3 {
             for (i, c) in clients.enumerated() { try c.sendAll(pattern(50 + i, seed: round)) }

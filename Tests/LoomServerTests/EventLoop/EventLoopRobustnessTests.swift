@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
+import LoomTestSupport
 import Synchronization
 import Testing
 @testable import LoomServer
@@ -60,29 +62,29 @@ struct EventLoopRobustnessTests {
         let finished = Atomic<Int>(0)
         let server = try EventLoopServer(configuration: .init(loops: 1)) { _ in
             // Stuck on something outside the server, past the grace period and the loop's end.
-            await withCheckedContinuation { continuation in waiting.value.withLock { $0 = continuation } }
+            await withCheckedContinuation { continuation in waiting.value = continuation }
             finished.add(1, ordering: .relaxed)
         }
         server.start()
         let socket = try client(server)
         defer { socket.close() }
-        #expect(waitUntil { waiting.value.withLock { $0 != nil } })
+        #expect(eventually { waiting.value != nil })
         let before = server.loops[0].turns.load(ordering: .relaxed)
         server.shutdown(gracePeriod: .zero)  // returns 1 s after the deadline, the task still stuck
         let turns = server.loops[0].turns.load(ordering: .relaxed) - before
         #expect(turns < 100, "the loop turned \(turns) times waiting out the stuck task")
         #expect(server.loops[0].liveTasks == 1)
         // Resumed after its loop returned: the task must still run to its end.
-        waiting.value.withLock { $0 }?.resume()
-        #expect(waitUntil { finished.load(ordering: .relaxed) == 1 }, "the task's resumption was stranded")
-        #expect(waitUntil { server.loops[0].liveTasks == 0 })
+        waiting.value?.resume()
+        #expect(eventually { finished.load(ordering: .relaxed) == 1 }, "the task's resumption was stranded")
+        #expect(eventually { server.loops[0].liveTasks == 0 })
     }
 
     @Test func hugeDurationsSaturateInsteadOfTrapping() throws {
-        #expect(Duration.seconds(Int64.max / 2).saturatingMilliseconds == .max)
-        #expect(Duration.seconds(Int64.min / 2).saturatingMilliseconds == .min)
-        #expect(Duration.milliseconds(1500).saturatingMilliseconds == 1500)
-        #expect(Int64.max.saturatingAdd(1) == .max)
+        #expect(Duration.seconds(Int64.max / 2).saturatingNanoseconds == .max)
+        #expect(Duration.seconds(Int64.min / 2).saturatingNanoseconds == .min)
+        #expect(Duration.milliseconds(1500).saturatingMillisecondsRoundedUp == 1500)
+        #expect(Int64.max.saturatingAdding(1) == .max)
         let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .seconds(Int64.max / 2))) {
             EchoProtocol()
         }
@@ -91,14 +93,14 @@ struct EventLoopRobustnessTests {
         try socket.sendAll([1, 2, 3])
         #expect(try recvExactly(socket, 3) == [1, 2, 3])
         socket.close()
-        #expect(waitUntil { server.connectionCount == 0 })
+        #expect(eventually { server.connectionCount == 0 })
         server.shutdown(gracePeriod: .seconds(1 << 62))
     }
 
     @Test func acceptErrorsBackOffAndAreReportedOnce() throws {
         let log = ErrorLog()
         let server = try EventLoopServer(configuration: .init(loops: 1, errorHandler: log.handler)) { EchoProtocol() }
-        let listener = try #require(server.loops[0].listener)
+        let listener = try #require(server.loops[0].acceptor.listener)
         server.start()
         defer { server.shutdown(gracePeriod: .zero) }
         // A shut-down listener stays readable and accept fails with EINVAL: a persistent error
@@ -117,7 +119,7 @@ struct EventLoopRobustnessTests {
             async let first = outcome { try await shared.value.recv(maxBytes: 16) }
             let second = await outcome { try await connection.recv(maxBytes: 16) }
             let both = [await first, second]
-            outcomes.value.withLock { $0 = both }
+            outcomes.value = both
             try await connection.sendAll("done")
         }
         server.start()
@@ -126,7 +128,7 @@ struct EventLoopRobustnessTests {
         usleep(200_000)  // both recv calls are made while nothing has arrived
         try socket.sendAll(Array("x".utf8))
         #expect(try recvExactly(socket, 4) == Array("done".utf8))
-        let result = outcomes.value.withLock { $0 }.sorted()
+        let result = outcomes.value.sorted()
         #expect(result == ["invalidArgument", "x"])
     }
 
@@ -150,7 +152,7 @@ struct EventLoopRobustnessTests {
         try socket.sendAll([1])
         #expect(try recvToEnd(socket).isEmpty)  // deinit shut the server down: the connection closes
         // The loop threads ran to the end and let go of the group (they were detached, not leaked).
-        #expect(waitUntil { group == nil })
+        #expect(eventually { group == nil })
         #expect(throws: SocketError.self) {
             _ = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(2))
         }
@@ -225,7 +227,7 @@ struct EventLoopRobustnessTests {
             }
             func resumeWriting() {
                 let size = transport?.writeBufferSize ?? -1
-                sizeAtResume.value.withLock { if $0 == nil { $0 = size } }
+                sizeAtResume.update { if $0 == nil { $0 = size } }
                 transport?.close()
             }
         }
@@ -235,19 +237,9 @@ struct EventLoopRobustnessTests {
         defer { server.shutdown(gracePeriod: .zero) }
         let socket = try slowClient(server)
         #expect(same(try recvToEnd(socket), pattern(256 * 1024)))
-        let size = try #require(sizeAtResume.value.withLock { $0 })
+        let size = try #require(sizeAtResume.value)
         #expect(size > 0 && size <= 32768, "resumeWriting came at \(size) buffered bytes")
     }
-}
-
-/// Polls `condition` every 10 ms for up to `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
 }
 
 /// What a recv gave: its bytes as text, or the error's kind.
@@ -259,10 +251,4 @@ private func outcome(_ body: () async throws -> [UInt8]) async -> String {
     } catch {
         return "\(error)"
     }
-}
-
-/// One value shared between a test and its handler threads.
-final class Shared<Value: Sendable>: Sendable {
-    let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
 }

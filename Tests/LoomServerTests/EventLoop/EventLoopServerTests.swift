@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomTestSupport
 import Synchronization
 import Testing
 @testable import LoomServer
@@ -286,13 +287,4 @@ struct EventLoopServerTests {
         // Other tests run in parallel: allow their descriptors, catch a leak of hundreds.
         #expect(openDescriptorCount() < before + 100)
     }
-}
-
-func openDescriptorCount() -> Int {
-    var count = 0
-    if let dir = opendir("/proc/self/fd") {
-        while readdir(dir) != nil { count += 1 }
-        closedir(dir)
-    }
-    return count
 }

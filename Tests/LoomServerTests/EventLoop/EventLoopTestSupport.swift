@@ -46,24 +46,6 @@ func recvToEnd(_ socket: Socket) throws -> [UInt8] {
     }
 }
 
-/// A recognisable payload: byte i is `(i * 7 + seed) % 251`.
-func pattern(_ count: Int, seed: Int = 0) -> [UInt8] {
-    [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        var value = seed % 251
-        for i in 0..<count {
-            buffer[i] = UInt8(truncatingIfNeeded: value)
-            value += 7
-            if value >= 251 { value -= 251 }
-        }
-        initialized = count
-    }
-}
-
-/// Byte-exact comparison that stays fast in debug builds.
-func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
-}
-
 /// Runs `body` on another thread; `wait()` returns its result.
 final class Background<T: Sendable>: Sendable {
     private let result = Mutex<T?>(nil)

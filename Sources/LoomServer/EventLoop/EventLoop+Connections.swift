@@ -1,0 +1,54 @@
+import LoomSockets
+import LoomSystem
+
+/// The loop's connections: adopting an accepted socket, forgetting a closed one, and delivering
+/// `connectionLost` once the turn's callbacks are done.
+extension EventLoop {
+    func adopt(_ socket: Socket) {
+        let fd = socket.fileDescriptor
+        let configuration = group.configuration
+        if configuration.noDelay { try? socket.setOption(.noDelay, true) }
+        let handler: any StreamProtocol
+        switch group.handler {
+        case .protocolFactory(let make): handler = make()
+        case .async(let body): handler = AsyncConnectionAdapter(body: body)
+        }
+        let transport = Transport(
+            socket: socket, loop: self, handler: handler,
+            highWaterMark: configuration.writeBufferHighWaterMark,
+            lowWaterMark: configuration.writeBufferLowWaterMark ?? configuration.writeBufferHighWaterMark / 4)
+        transport.lastActivity = now
+        if Int(fd) >= connections.count {
+            connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, connections.count / 2 + 64)))
+        }
+        guard transport.register() else {
+            group.connectionClosed()
+            return
+        }
+        connections[Int(fd)] = transport
+        connectionCount += 1
+        scheduleIdleSweepIfNeeded()
+        do {
+            try handler.connectionMade(transport)
+        } catch {
+            transport.fail(error)
+        }
+    }
+
+    /// A transport closed its descriptor (called by ``Transport`` as it closes).
+    func connectionClosed(_ transport: Transport, fileDescriptor fd: Int32) {
+        if fd >= 0, Int(fd) < connections.count { connections[Int(fd)] = nil }
+        connectionCount -= 1
+        lost.append(transport)
+        group.connectionClosed()
+        acceptor.connectionClosed()
+    }
+
+    func processLost() {
+        while !lost.isEmpty {
+            let batch = lost
+            lost.removeAll(keepingCapacity: true)
+            for transport in batch { transport.finishLoss() }
+        }
+    }
+}

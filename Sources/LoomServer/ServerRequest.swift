@@ -1,0 +1,18 @@
+import LoomSockets
+
+/// One request as it goes through a server's steps (Python's `request`): for a stream server the
+/// accepted connection; for a datagram server the server's own socket and the datagram received
+/// (Python's `(data, socket)` pair).
+public struct ServerRequest: Sendable {
+    /// The connection, or the server's socket for a datagram server (reply with
+    /// `sendTo(_:to: clientAddress)`).
+    public let socket: Socket
+    /// The datagram received (datagram servers); nil for a connection.
+    public let packet: [UInt8]?
+
+    /// A request on `socket`, with the datagram for a datagram server.
+    public init(socket: Socket, packet: [UInt8]? = nil) {
+        self.socket = socket
+        self.packet = packet
+    }
+}
