@@ -17,8 +17,8 @@ extension Socket {
 
     /// One `recv` into `buffer` under `wait` (0: end of file; `.wouldBlock` / `.timedOut` thrown).
     package func recv(into buffer: UnsafeMutableRawBufferPointer, wait: CallWait) throws(SocketError) -> Int {
-        let count = try perform("recv", events: Int16(POLLIN), wait: wait.mode) { fd in
-            Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
+        let count = try perform(.recv, "recv", events: Int16(POLLIN), wait: wait.mode, length: buffer.count) { fd, length in
+            Glibc.recv(fd, buffer.baseAddress, length, 0)
         }
         if count == 0, buffer.count > 0, descriptor.isClosed {
             throw OwnedDescriptor.closedError("recv")
@@ -32,8 +32,9 @@ extension Socket {
         try descriptor.withDescriptor("send") { (fd) throws(SocketError) in
             while sent < buffer.count {
                 let rest = UnsafeRawBufferPointer(rebasing: buffer[sent...])
-                sent += try Self.perform(fd, "send", events: Int16(POLLOUT), address: nil, wait: wait.mode) { fd in
-                    Glibc.send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
+                sent += try Self.perform(fd, .send, "send", events: Int16(POLLOUT), address: nil, wait: wait.mode,
+                                         length: rest.count) { fd, length in
+                    Glibc.send(fd, rest.baseAddress, length, Int32(MSG_NOSIGNAL))
                 }
             }
         }
@@ -46,8 +47,8 @@ extension Socket {
     /// sent, or nil when it would block or failed.
     package func sendWithoutWaiting(_ buffer: UnsafeRawBufferPointer) -> Int? {
         try? descriptor.withDescriptor("send") { (fd) throws(SocketError) -> Int? in
-            try systemCallOrWouldBlock("send") {
-                Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            try socketCallOrWouldBlock(.send, on: fd, operation: "send", length: buffer.count) { length in
+                Glibc.send(fd, buffer.baseAddress, length, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
             }
         } ?? nil
     }

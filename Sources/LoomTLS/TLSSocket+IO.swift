@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LoomSockets
 
 extension TLSSocket {
@@ -283,6 +286,9 @@ extension TLSSocket {
             throw TLSError(operation, kind: .wantRead, reason: "the read operation would block")
         } catch {
             throw TLSError(operation, transport: error)
+        }
+        if count == 0, state.load(ordering: .acquiring) & Self.closing != 0 {
+            throw TLSError(operation, transport: SocketError(operation, kind: .closed, errno: EBADF, detail: "socket is closed"))
         }
         engineLock.withLock { _ in
             if count == 0 {

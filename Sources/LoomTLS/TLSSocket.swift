@@ -47,6 +47,7 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
     static let handshakeDone: UInt8 = 1
     static let unwrapped: UInt8 = 2
     static let closeNotifySent: UInt8 = 4
+    static let closing: UInt8 = 16
 
     init(socket: Socket, engine: TLSEngine, context: TLSContext, suppressRaggedEOFs: Bool) {
         self.socket = socket
@@ -86,6 +87,9 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
     /// then the socket. Idempotent and safe from any thread; blocked calls wake with
     /// ``TLSError/Kind/transport`` (``SocketError/Kind/closed``).
     public func close() {
+        // A recv blocked in another thread may see the peer's answer to our close_notify before
+        // the socket is closed: the flag makes it report the close, not an end of file.
+        state.bitwiseOr(Self.closing, ordering: .acquiringAndReleasing)
         if !socket.isClosed && state.load(ordering: .acquiring) & (Self.closeNotifySent | Self.unwrapped) == 0 {
             // A sender blocked in another thread holds the lock: then skip the goodbye.
             _ = sendLock.withLockIfAvailable { _ in
