@@ -53,7 +53,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "LoomTLS",
-            dependencies: ["LoomSockets", "COpenSSL"],
+            dependencies: ["LoomSockets", "LoomSystem", "COpenSSL"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -98,7 +98,7 @@ let package = Package(
             dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]

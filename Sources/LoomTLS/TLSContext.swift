@@ -1,6 +1,6 @@
 import COpenSSL
 import LoomSockets
-import Synchronization
+import LoomSystem
 
 /// Python's `ssl.SSLContext`, made as `ssl.create_default_context(purpose)` makes it: the
 /// settings and credentials shared by many TLS connections.
@@ -22,11 +22,11 @@ import Synchronization
 /// its settings before connections use it (a connection takes them when it is wrapped).
 public final class TLSContext: @unchecked Sendable {
     // @unchecked: the SSL_CTX is only mutated under `settings`' lock, and OpenSSL allows
-    // concurrent SSL_new/handshakes on one SSL_CTX; Swift-side state lives in the Mutex.
+    // concurrent SSL_new/handshakes on one SSL_CTX; Swift-side state lives in `settings`.
     let context: OpaquePointer
     /// What the context was created for.
     public let purpose: TLSPurpose
-    let settings: Mutex<Settings>
+    let settings: Protected<Settings>
 
     struct Settings {
         var checkHostname: Bool
@@ -50,7 +50,7 @@ public final class TLSContext: @unchecked Sendable {
         self.context = context
         self.purpose = purpose
         let client = purpose == .serverAuth
-        settings = Mutex(Settings(checkHostname: client, verifyMode: client ? .required : .none))
+        settings = Protected(Settings(checkHostname: client, verifyMode: client ? .required : .none))
         _ = copenssl_CTX_set_min_proto_version(context, TLS1_2_VERSION)
         _ = SSL_CTX_set_options(context, copenssl_default_options())
         // Idle connections give their 34 KB of record buffers back (many connections per server).

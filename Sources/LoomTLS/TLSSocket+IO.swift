@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomSockets
+import LoomSystem
 
 extension TLSSocket {
     static let endOfStream: UInt8 = 8
@@ -22,12 +23,12 @@ extension TLSSocket {
     public func doHandshake() throws(TLSError) {
         if state.load(ordering: .acquiring) & Self.handshakeDone != 0 { return }
         try checkUsable("tls handshake")
-        try receiveLock.withLock { (_) throws(TLSError) in
-            try sendLock.withLock { (_) throws(TLSError) in
+        try receiveLock.withLock { () throws(TLSError) in
+            try sendLock.withLock { () throws(TLSError) in
                 if state.load(ordering: .acquiring) & Self.handshakeDone != 0 { return }
                 let wait = socket.startCall()
                 while true {
-                    let step = engineLock.withLock { _ in
+                    let step = engineLock.withLock {
                         Result { () throws(TLSError) in try engine.doHandshake() }
                     }
                     do throws(TLSError) {
@@ -60,11 +61,11 @@ extension TLSSocket {
         guard !buffer.isEmpty else { return 0 }
         try checkUsable("tls recv")
         try doHandshake()
-        return try receiveLock.withLock { (_) throws(TLSError) -> Int in
+        return try receiveLock.withLock { () throws(TLSError) -> Int in
             if state.load(ordering: .acquiring) & Self.endOfStream != 0 { return 0 }
             let wait = socket.startCall()
             while true {
-                let (step, producedOutput) = engineLock.withLock { _ in
+                let (step, producedOutput) = engineLock.withLock { () -> (Result<TLSIOResult, TLSError>, Bool) in
                     let before = engine.pendingOutputCount
                     let step = Result { () throws(TLSError) in try engine.read(into: buffer) }
                     return (step, engine.pendingOutputCount > before)
@@ -73,7 +74,8 @@ extension TLSSocket {
                     // A TLS 1.3 key update asks for an answer. A sender holding the lock sends it
                     // with its own data (its flush empties the engine): waiting for that sender
                     // here could deadlock against a peer that waits for us to read.
-                    try sendLock.withLockIfAvailable { (_) throws(TLSError) in
+                    if sendLock.tryLock() {
+                        defer { _ = sendLock.unlock() }
                         try flushOutput(outbox, wait: wait, operation: "tls recv")
                     }
                 }
@@ -114,7 +116,7 @@ extension TLSSocket {
     }
 
     /// Python's `pending()`: decrypted bytes buffered and readable without waiting.
-    public var pending: Int { engineLock.withLock { _ in engine.bufferedPlaintextCount } }
+    public var pending: Int { engineLock.withLock { engine.bufferedPlaintextCount } }
 
     // MARK: Sending
 
@@ -127,7 +129,7 @@ extension TLSSocket {
         guard !buffer.isEmpty else { return 0 }
         try checkUsable("tls send")
         try doHandshake()
-        return try sendLock.withLock { (_) throws(TLSError) -> Int in
+        return try sendLock.withLock { () throws(TLSError) -> Int in
             let wait = socket.startCall()
             try flushOutput(outbox, wait: wait, operation: "tls send")
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<min(buffer.count, Self.writeChunk)])
@@ -151,7 +153,7 @@ extension TLSSocket {
         guard !buffer.isEmpty else { return }
         try checkUsable("tls sendall")
         try doHandshake()
-        try sendLock.withLock { (_) throws(TLSError) in
+        try sendLock.withLock { () throws(TLSError) in
             let wait = socket.startCall()
             try flushOutput(outbox, wait: wait, operation: "tls sendall")
             var offset = 0
@@ -177,12 +179,12 @@ extension TLSSocket {
     /// True when ciphertext of bytes already accepted by ``send(_:)-(UnsafeRawBufferPointer)``
     /// waits for the socket: wait until it is writable and call ``flush()``.
     public var hasPendingOutput: Bool {
-        sendLock.withLock { _ in !outbox.isEmpty } || engineLock.withLock { _ in engine.pendingOutputCount > 0 }
+        sendLock.withLock { !outbox.isEmpty } || engineLock.withLock { engine.pendingOutputCount > 0 }
     }
 
     /// Sends any queued ciphertext, under the socket's timeout.
     public func flush() throws(TLSError) {
-        try sendLock.withLock { (_) throws(TLSError) in
+        try sendLock.withLock { () throws(TLSError) in
             try flushOutput(outbox, wait: socket.startCall(), operation: "tls send")
         }
     }
@@ -197,17 +199,17 @@ extension TLSSocket {
     /// anything read from the returned socket.
     public func unwrap() throws(TLSError) -> Socket {
         try checkUsable("tls unwrap")
-        return try receiveLock.withLock { (_) throws(TLSError) -> Socket in
-            try sendLock.withLock { (_) throws(TLSError) -> Socket in
+        return try receiveLock.withLock { () throws(TLSError) -> Socket in
+            try sendLock.withLock { () throws(TLSError) -> Socket in
                 let wait = socket.startCall()
                 while true {
-                    let step = engineLock.withLock { _ in Result { () throws(TLSError) in try engine.shutdown() } }
+                    let step = engineLock.withLock { Result { () throws(TLSError) in try engine.shutdown() } }
                     state.bitwiseOr(Self.closeNotifySent, ordering: .acquiringAndReleasing)
                     try flushOutput(outbox, wait: wait, operation: "tls unwrap")
                     switch try step.get() {
                     case .complete:
                         state.bitwiseOr(Self.unwrapped, ordering: .acquiringAndReleasing)
-                        leftover.withLock { $0 = engineLock.withLock { _ in engine.takeUnprocessedInput() } }
+                        leftover.withLock { $0 = engineLock.withLock { engine.takeUnprocessedInput() } }
                         return socket
                     case .wantWrite:
                         continue
@@ -224,8 +226,8 @@ extension TLSSocket {
     public func shutdown(_ mode: ShutdownMode) throws(TLSError) {
         if mode != .read, state.load(ordering: .acquiring) & (Self.closeNotifySent | Self.unwrapped) == 0,
            isHandshakeComplete {
-            try sendLock.withLock { (_) throws(TLSError) in
-                let step = engineLock.withLock { _ in Result { () throws(TLSError) in try engine.shutdown() } }
+            try sendLock.withLock { () throws(TLSError) in
+                let step = engineLock.withLock { Result { () throws(TLSError) in try engine.shutdown() } }
                 state.bitwiseOr(Self.closeNotifySent, ordering: .acquiringAndReleasing)
                 try flushOutput(outbox, wait: socket.startCall(), operation: "tls shutdown")
                 _ = try step.get()
@@ -251,7 +253,7 @@ extension TLSSocket {
 
     /// One engine write (sending lock held).
     private func write(_ chunk: UnsafeRawBufferPointer) throws(TLSError) -> Int {
-        let step = engineLock.withLock { _ in Result { () throws(TLSError) in try engine.write(chunk) } }
+        let step = engineLock.withLock { Result { () throws(TLSError) in try engine.write(chunk) } }
         switch try step.get() {
         case .bytes(let count): return count
         case .closed: throw TLSError("tls send", kind: .zeroReturn, reason: "the TLS session has been closed")
@@ -264,7 +266,7 @@ extension TLSSocket {
     func flushOutput(_ outbox: Outbox, wait: CallWait, operation: String) throws(TLSError) {
         while true {
             if outbox.isEmpty {
-                engineLock.withLock { _ in outbox.collect(from: engine) }
+                engineLock.withLock { outbox.collect(from: engine) }
                 if outbox.isEmpty { return }
             }
             do {
@@ -290,7 +292,7 @@ extension TLSSocket {
         if count == 0, state.load(ordering: .acquiring) & Self.closing != 0 {
             throw TLSError(operation, transport: SocketError(operation, kind: .closed, errno: EBADF, detail: "socket is closed"))
         }
-        engineLock.withLock { _ in
+        engineLock.withLock {
             if count == 0 {
                 engine.feedEndOfInput()
             } else {

@@ -1,4 +1,5 @@
 import LoomSockets
+import LoomSystem
 import Synchronization
 
 /// Python's `ssl.SSLSocket`: a blocking TLS stream over a connected ``Socket``, made by
@@ -24,12 +25,12 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
     // @unchecked: `engine` is only touched under `engineLock`, `inbox` under `receiveLock`,
     // `outbox` under `sendLock`; locks are always taken in the order receive → send → engine.
     let engine: TLSEngine
-    let engineLock = Mutex(())
+    let engineLock = FutexMutex()
     let inbox = Inbox()
-    let receiveLock = Mutex(())
+    let receiveLock = FutexMutex()
     let outbox = Outbox()
-    let sendLock = Mutex(())
-    let leftover = Mutex<[UInt8]>([])
+    let sendLock = FutexMutex()
+    let leftover = Protected<[UInt8]>([])
     let state = Atomic<UInt8>(0)
 
     /// The connected socket underneath. Do not read or write it directly while TLS is on.
@@ -76,7 +77,7 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
     public var isClosed: Bool { socket.isClosed }
 
     /// True once the handshake has completed.
-    public var isHandshakeComplete: Bool { engineLock.withLock { _ in engine.isHandshakeComplete } }
+    public var isHandshakeComplete: Bool { engineLock.withLock { engine.isHandshakeComplete } }
 
     /// `TLSSocket(fd: 5, TLSv1.3, server)`, for logs.
     public var description: String {
@@ -92,13 +93,14 @@ public final class TLSSocket: @unchecked Sendable, CustomStringConvertible {
         state.bitwiseOr(Self.closing, ordering: .acquiringAndReleasing)
         if !socket.isClosed && state.load(ordering: .acquiring) & (Self.closeNotifySent | Self.unwrapped) == 0 {
             // A sender blocked in another thread holds the lock: then skip the goodbye.
-            _ = sendLock.withLockIfAvailable { _ in
-                engineLock.withLock { _ in
+            if sendLock.tryLock() {
+                engineLock.withLock {
                     guard engine.isHandshakeComplete, (try? engine.shutdown()) != nil else { return }
                     state.bitwiseOr(Self.closeNotifySent, ordering: .acquiringAndReleasing)
                     outbox.collect(from: engine)
                 }
                 outbox.sendWithoutWaiting(socket)
+                _ = sendLock.unlock()
             }
         }
         socket.close()

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomSockets
 import LoomTLS
+import LoomTestSupport
 import Testing
 
 extension TLSTests {

@@ -1,5 +1,6 @@
 import LoomSockets
 import LoomTLS
+import LoomTestSupport
 import Testing
 
 extension TLSTests {

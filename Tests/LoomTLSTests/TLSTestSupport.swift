@@ -7,6 +7,7 @@ import LoomTLS
 import Synchronization
 import Testing
 import LoomThreading
+import LoomTestSupport
 
 /// Every TLS test runs alone: descriptor counts stay meaningful and the 2-core machine is not
 /// flooded by handshakes racing each other.
@@ -63,15 +64,15 @@ final class Watchdog: Sendable {
 /// signed by the root and one signed by a rogue CA. No private key is committed anywhere.
 final class Certificates: Sendable {
     let directory: String
-    private static let cache = Mutex<Certificates?>(nil)
+    private static let cache = Shared<Certificates?>(nil)
 
     static func shared() throws -> Certificates {
-        try cache.withLock { cached in
-            if let cached { return cached }
-            let made = try Certificates()
-            cached = made
-            return made
+        let made = cache.update { cached -> Certificates? in
+            if cached == nil { cached = try? Certificates() }
+            return cached
         }
+        guard let made else { throw TestFailure("could not make the test certificates with openssl") }
+        return made
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
@@ -128,12 +129,8 @@ final class TestServer: Sendable {
     let listener: Socket
     let port: Int
     private let thread: LoomThreading.Thread
-    let failures = Failures()
-
-    /// Errors thrown by the server's body.
-    final class Failures: Sendable {
-        let list = Mutex<[any Error]>([])
-    }
+    /// Errors thrown by the server's body, described.
+    let failures = Shared<[String]>([])
 
     init(count: Int = 1, _ body: @escaping @Sendable (Socket) throws -> Void) throws {
         listener = try Socket.createServer(host: "127.0.0.1", port: 0)
@@ -144,7 +141,7 @@ final class TestServer: Sendable {
             for _ in 0..<count {
                 guard let (connection, _) = try? listener.accept() else { return }
                 connection.timeout = .seconds(20)
-                do { try body(connection) } catch { failures.list.withLock { $0.append(error) } }
+                do { try body(connection) } catch { failures.update { $0.append("\(error)") } }
                 connection.close()
             }
         }
@@ -152,11 +149,11 @@ final class TestServer: Sendable {
     }
 
     /// Waits (bounded) for the server thread to finish and returns its errors.
-    func finish(timeout: Duration = .seconds(60)) throws -> [any Error] {
+    func finish(timeout: Duration = .seconds(60)) throws -> [String] {
         let finished = try thread.join(timeout: timeout)
         listener.close()
         guard finished else { throw TestFailure("server thread did not finish within \(timeout)") }
-        return failures.list.withLock { $0 }
+        return failures.value
     }
 }
 
@@ -213,15 +210,6 @@ final class BackgroundProcess {
     }
 }
 
-/// How many descriptors the process has open.
-func openDescriptorCount() -> Int {
-    guard let dir = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(dir) }
-    var count = 0
-    while readdir(dir) != nil { count += 1 }
-    return count
-}
-
 /// Resident memory in KiB, from /proc/self/statm.
 func residentKiB() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return -1 }
@@ -229,33 +217,21 @@ func residentKiB() -> Int {
     return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
 }
 
-/// Deterministic data with a prime period, so a dropped or repeated chunk shows.
-func pattern(_ count: Int) -> [UInt8] {
-    let period = 65_521
-    let block = (0..<min(count, period)).map { UInt8(truncatingIfNeeded: ($0 &* 31) &+ ($0 >> 8)) }
-    var result = [UInt8]()
-    result.reserveCapacity(count)
-    while result.count < count { result += block.prefix(count - result.count) }
-    return result
-}
-
 /// Python 3 source run with `python3 -c`.
 func python(_ source: String, in directory: String) throws -> BackgroundProcess {
     try BackgroundProcess(["python3", "-u", "-c", source], in: directory)
 }
 
-/// A value shared with a server thread.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value {
-        get { mutex.withLock { $0 } }
-        set { mutex.withLock { $0 = newValue } }
-    }
-}
 
 /// Waits for the server thread and records its errors, if any, as one failed expectation.
 func expectClean(_ server: TestServer, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let errors = try server.finish()
     #expect(errors.isEmpty, "server: \(errors)", sourceLocation: sourceLocation)
 }
+
+/// True in a build with Address or Thread Sanitizer (their runtimes define these symbols).
+let runningUnderSanitizer: Bool = {
+    let handle = dlopen(nil, RTLD_NOW)
+    defer { if handle != nil { dlclose(handle) } }
+    return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
+}()
