@@ -231,7 +231,7 @@ func expectClean(_ server: TestServer, sourceLocation: SourceLocation = #_source
 
 /// True in a build with Address or Thread Sanitizer (their runtimes define these symbols).
 let runningUnderSanitizer: Bool = {
-    let handle = dlopen(nil, RTLD_NOW)
-    defer { if handle != nil { dlclose(handle) } }
+    guard let handle = dlopen(nil, RTLD_NOW) else { return false }
+    defer { dlclose(handle) }
     return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
 }()
