@@ -15,11 +15,14 @@ let package = Package(
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
         .library(name: "LoomTLS", targets: ["LoomTLS"]),
+        .library(name: "LoomChat", targets: ["LoomChat"]),
+        .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
@@ -56,9 +59,34 @@ let package = Package(
             dependencies: ["LoomSockets", "LoomSystem", "COpenSSL"],
             swiftSettings: swiftSettings
         ),
+        // Both server families as swift-service-lifecycle Services.
+        .target(
+            name: "LoomServiceLifecycle",
+            dependencies: [
+                "LoomServer", "LoomThreading",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Two servers in one ServiceGroup stopped by SIGTERM: the README example and the lifecycle tests' child.
+        .executableTarget(
+            name: "LoomServiceExample",
+            dependencies: [
+                "LoomServer", "LoomServiceLifecycle",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The chat room of issue 11: protocol, room, and its threading and event-loop servers.
+        .target(
+            name: "LoomChat",
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Loom",
-            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomTLS"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomTLS"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -70,11 +98,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Helpers every test target shares (polling, shared values, test data, /proc readers);
-        // used by test targets only, never by a product.
+        // Helpers every test target shares (polling, shared values, test data, /proc readers, a
+        // real HAProxy on loopback); used by test targets only, never by a product.
         .target(
             name: "LoomTestSupport",
-            dependencies: ["LoomThreading"],
+            dependencies: ["LoomThreading", "LoomSockets"],
             path: "Tests/LoomTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -99,6 +127,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoomServiceLifecycleTests",
+            dependencies: [
+                "LoomServiceLifecycle", "LoomServer", "LoomSockets", "LoomThreading", "LoomServiceExample", "LoomTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
