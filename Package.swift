@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LoomThreading", targets: ["LoomThreading"]),
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
+        .library(name: "LoomTLS", targets: ["LoomTLS"]),
         .library(name: "LoomChat", targets: ["LoomChat"]),
         .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
         .executable(name: "loom", targets: ["loom"]),
@@ -51,6 +52,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The system's OpenSSL 3 (Debian's libssl-dev): no vendored copy.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "LoomTLS",
+            dependencies: ["LoomSockets", "LoomSystem", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
         // Both server families as swift-service-lifecycle Services.
         .target(
             name: "LoomServiceLifecycle",
@@ -78,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "Loom",
-            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomChat"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomTLS"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -122,6 +130,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoomServiceLifecycleTests",
             dependencies: [

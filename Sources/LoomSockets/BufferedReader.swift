@@ -32,8 +32,11 @@ import Glibc
 /// do not call ``Socket/recv(maxBytes:)`` on the socket directly while it is in use, since
 /// it may hold bytes that have already been received.
 public final class BufferedReader {
-    /// The socket read from. The reader does not own it: closing the socket is the caller's job.
+    /// The socket read from (for a TLS stream, the socket it wraps). The reader does not own
+    /// it: closing the socket is the caller's job.
     public let socket: Socket
+    /// What the reader receives from: ``socket`` itself, or a stream over it (TLS).
+    public let stream: any ByteStream
 
     private var storage: UnsafeMutableRawBufferPointer
     // Buffered bytes are storage[start..<end].
@@ -46,6 +49,14 @@ public final class BufferedReader {
     /// default is 8 KiB; 64 KiB makes bulk reads cheaper).
     public init(_ socket: Socket, capacity: Int = 65_536) {
         self.socket = socket
+        stream = socket
+        storage = .allocate(byteCount: max(64, capacity), alignment: 16)
+    }
+
+    /// Creates a reader over any ``ByteStream`` (a TLS stream, for example).
+    public init(_ stream: any ByteStream, capacity: Int = 65_536) {
+        self.socket = stream.transport
+        self.stream = stream
         storage = .allocate(byteCount: max(64, capacity), alignment: 16)
     }
 
@@ -110,7 +121,7 @@ public final class BufferedReader {
                     // A large remainder goes straight into the result; a small one through the
                     // buffer, so that many small reads cost one recv rather than one each.
                     let direct = rest.count >= storage.count / 2
-                    let received = direct ? try socket.recv(into: rest) : try fill()
+                    let received = direct ? try stream.readSome(into: rest) : try fill()
                     if received == 0 {
                         throw SocketError("read", kind: .endOfFile, errno: 0,
                                           detail: "end of file after \(initialized) of \(count) bytes")
@@ -158,7 +169,7 @@ public final class BufferedReader {
     public func read(upTo maxBytes: Int) throws(SocketError) -> [UInt8] {
         guard maxBytes > 0 else { return [] }
         if end == start {
-            if maxBytes >= storage.count { return try socket.recv(maxBytes: maxBytes) }
+            if maxBytes >= storage.count { return try receive(maxBytes: maxBytes) }
             if try fill() == 0 { return [] }
         }
         return take(min(end - start, maxBytes))
@@ -207,9 +218,24 @@ public final class BufferedReader {
     /// One `recv` into the free space after the buffered bytes; returns its count (0: end of file).
     private func fill() throws(SocketError) -> Int {
         makeRoom(for: 1)
-        let received = try socket.recv(into: UnsafeMutableRawBufferPointer(rebasing: storage[end...]))
+        let received = try stream.readSome(into: UnsafeMutableRawBufferPointer(rebasing: storage[end...]))
         end += received
         return received
+    }
+
+    /// One receive of up to `maxBytes` straight into a new array.
+    private func receive(maxBytes: Int) throws(SocketError) -> [UInt8] {
+        var failure: SocketError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
+            do throws(SocketError) {
+                count = try stream.readSome(into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
     }
 
     /// Puts `bytes`, which were read before the buffered ones, back in front of them.

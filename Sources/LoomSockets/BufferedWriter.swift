@@ -20,8 +20,11 @@ import Glibc
 /// collected): call ``flush()`` yourself to see them. Not thread-safe: use it from one thread at
 /// a time (it is not `Sendable`).
 public final class BufferedWriter {
-    /// The socket written to. The writer does not own it: closing the socket is the caller's job.
+    /// The socket written to (for a TLS stream, the socket it wraps). The writer does not own
+    /// it: closing the socket is the caller's job.
     public let socket: Socket
+    /// What the writer sends to: ``socket`` itself, or a stream over it (TLS).
+    public let stream: any ByteStream
 
     private let storage: UnsafeMutableRawBufferPointer
     private var count = 0
@@ -29,11 +32,19 @@ public final class BufferedWriter {
     /// Creates a writer over `socket` with a buffer of `capacity` bytes.
     public init(_ socket: Socket, capacity: Int = 65_536) {
         self.socket = socket
+        stream = socket
+        storage = .allocate(byteCount: max(64, capacity), alignment: 16)
+    }
+
+    /// Creates a writer over any ``ByteStream`` (a TLS stream, for example).
+    public init(_ stream: any ByteStream, capacity: Int = 65_536) {
+        self.socket = stream.transport
+        self.stream = stream
         storage = .allocate(byteCount: max(64, capacity), alignment: 16)
     }
 
     deinit {
-        if count > 0, !socket.isClosed { try? flush() }
+        if count > 0, !stream.isClosed { try? flush() }
         storage.deallocate()
     }
 
@@ -46,7 +57,7 @@ public final class BufferedWriter {
         if count + buffer.count > storage.count {
             try flush()
             if buffer.count >= storage.count {
-                try socket.sendAll(buffer)
+                try stream.writeAll(buffer)
                 return
             }
         }
@@ -71,6 +82,7 @@ public final class BufferedWriter {
     /// flush. On failure the unsent bytes stay buffered.
     public func flush() throws(SocketError) {
         guard count > 0 else { return }
+        if stream !== socket { return try flushStream() }
         let wait = socket.waitMode()
         var sent = 0
         defer {
@@ -86,6 +98,22 @@ public final class BufferedWriter {
             sent += try socket.perform(.send, "send", events: Int16(POLLOUT), wait: wait, length: rest.count) { fd, length in
                 Glibc.send(fd, rest.baseAddress, length, Int32(MSG_NOSIGNAL))
             }
+        }
+    }
+
+    /// ``flush()`` through a stream other than the socket: one ``ByteStream/writeSome(_:)`` at a
+    /// time (each under the socket's timeout), keeping what was not taken.
+    private func flushStream() throws(SocketError) {
+        var sent = 0
+        defer {
+            if sent > 0 {
+                let left = count - sent
+                if left > 0 { storage.baseAddress!.copyMemory(from: storage.baseAddress! + sent, byteCount: left) }
+                count = left
+            }
+        }
+        while sent < count {
+            sent += try stream.writeSome(UnsafeRawBufferPointer(rebasing: storage[sent..<count]))
         }
     }
 }

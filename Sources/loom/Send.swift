@@ -30,6 +30,8 @@ struct Send: ParsableCommand {
     @Option(help: "Give up after this many seconds: for connecting, and for the whole reply.")
     var timeout: Double?
 
+    @OptionGroup var tls: SendTLSOptions
+
     @Argument(help: "The message to send.")
     var message: String
 
@@ -37,9 +39,11 @@ struct Send: ParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") }
         try SecondsOption.check(delay, option: "--delay", allowZero: true)
         if let timeout { try SecondsOption.check(timeout, option: "--timeout", allowZero: false) }
+        try tls.validate(udp: udp, unix: unix)
     }
 
     func run() throws {
+        if tls.enabled { return try runTLS() }
         var clientPath: String?
         defer { if let clientPath { unlink(clientPath) } }
         do throws(SocketError) {
@@ -100,7 +104,7 @@ struct Send: ParsableCommand {
 
     /// The message exactly as given on the command line: `String` would have replaced bytes that
     /// are not valid UTF-8, so the raw argument is used when it decodes to the same text.
-    private func messageBytes() -> [UInt8] {
+    func messageBytes() -> [UInt8] {
         for index in stride(from: Int(CommandLine.argc) - 1, to: 0, by: -1) {
             guard let raw = CommandLine.unsafeArgv[index] else { continue }
             let bytes = Array(UnsafeRawBufferPointer(start: raw, count: strlen(raw)))
@@ -109,7 +113,7 @@ struct Send: ParsableCommand {
         return Array(message.utf8)
     }
 
-    private func remaining(until deadline: ContinuousClock.Instant?) -> Duration? {
+    func remaining(until deadline: ContinuousClock.Instant?) -> Duration? {
         guard let deadline else { return nil }
         // A timeout of zero would mean "non-blocking"; an expired deadline still waits 1 ns.
         return max(.nanoseconds(1), ContinuousClock.now.duration(to: deadline))
