@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import LoomTestSupport
 import Testing
 @testable import LoomServer
 @testable import LoomSockets
