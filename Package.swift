@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "LoomDocTests",
             dependencies: [
-                "Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomServiceLifecycle", "LoomTestSupport",
+                "Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomServiceLifecycle", "LoomTLS", "LoomTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
