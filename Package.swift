@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
         .executable(name: "loom", targets: ["loom"]),
+        // The fuzz harnesses, for the package under Fuzz/ (behind `@_spi(Fuzzing)`: not API).
+        .library(name: "LoomFuzzSupport", targets: ["LoomFuzzSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +64,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fuzz harnesses: in this package so that they reach LoomSystem's fault-injection seam
+        // (`package` access), and so that the suite replays the seed corpora through them.
+        .target(
+            name: "LoomFuzzSupport",
+            dependencies: [
+                "LoomSystem", "LoomSockets", "LoomServer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Helpers every test target shares (polling, shared values, test data, /proc readers);
         // used by test targets only, never by a product.
         .target(
@@ -90,6 +102,7 @@ let package = Package(
             dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "LoomFuzzSupportTests", dependencies: ["LoomFuzzSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]

@@ -1,0 +1,12 @@
+@_spi(Fuzzing) import LoomFuzzSupport
+
+/// libFuzzer's entry point: SocketAddress("…") and Socket.resolve on numeric hosts.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    do {
+        try SocketAddressHarness.run(Array(UnsafeBufferPointer(start: data, count: size)))
+    } catch {
+        fatalError("fuzz invariant broken: \(error)")  // a crash: libFuzzer saves the input
+    }
+    return 0
+}
