@@ -12,8 +12,8 @@ let package = Package(
     name: "LoomFuzz",
     products: targets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [.package(name: "Loom", path: "..")],
-    targets: targets.map {
-        .executableTarget(name: $0, dependencies: [.product(name: "LoomFuzzSupport", package: "Loom")],
+    targets: [.target(name: "CFuzzDriver")] + targets.map {
+        .executableTarget(name: $0, dependencies: ["CFuzzDriver", .product(name: "LoomFuzzSupport", package: "Loom")],
                           swiftSettings: settings)
     }
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (-sanitize=fuzzer,address) and runs each for a bounded time,
+# Builds the libFuzzer targets (-sanitize=fuzzer,address; linked with lld, as gold fails on them) and runs each for a bounded time,
 # starting from its seed corpus in Fuzz/Corpus/<target>/. Fails when a target crashes (a broken
 # property, a sanitizer report, a leak, a timeout); the crashing input is kept in $FUZZ_OUT.
 #
@@ -13,16 +13,16 @@ TARGETS=${FUZZ_TARGETS:-"SocketAddressFuzz BufferedReaderFuzz UppercaseFuzz Even
 mkdir -p "$OUT"
 
 echo "== fuzz: building ($TARGETS)"
-swift build --scratch-path .build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+swift build --scratch-path .build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld \
   > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; echo "fuzz: the build failed" >&2; exit 2; }
-BIN=$(swift build --scratch-path .build --show-bin-path)
+BIN=$(swift build --scratch-path .build -Xswiftc -sanitize=fuzzer,address --show-bin-path)
 
 status=0
 for target in $TARGETS; do
   work="$OUT/corpus-$target"
   mkdir -p "$work" "$OUT/crashes-$target"
   # Fresh inputs go to $work; the repository's seeds are read, never written.
-  ASAN_OPTIONS="detect_leaks=1" "$BIN/$target" "$work" "Corpus/$target" \
+  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=1" "$BIN/$target" "$work" "Corpus/$target" \
     -max_total_time="$SECONDS_PER_TARGET" -max_len=8192 -timeout=60 -rss_limit_mb=4096 \
     -artifact_prefix="$OUT/crashes-$target/" -print_final_stats=1 > "$OUT/$target.log" 2>&1
   rc=$?
