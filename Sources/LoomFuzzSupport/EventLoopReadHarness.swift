@@ -31,7 +31,15 @@ import Logging
         try exchange(data, upper: true, script: [])
     }
 
+    /// One exchange at a time: both entry points share the servers and their scripts, and the
+    /// connection-count check needs the server to itself (the replay tests run in parallel).
+    static let oneAtATime = Protected(())
+
     static func exchange(_ payload: [UInt8], upper: Bool, script: [UInt8]) throws(FuzzFailure) {
+        try oneAtATime.withLock { (_) throws(FuzzFailure) in try exchangeAlone(payload, upper: upper, script: script) }
+    }
+
+    private static func exchangeAlone(_ payload: [UInt8], upper: Bool, script: [UInt8]) throws(FuzzFailure) {
         guard payload.count <= 16_384 else { return }  // client sends, then reads: one thread
         let server = upper ? Self.upper : Self.echo
         let faults = upper ? Self.upperFaults : Self.echoFaults
