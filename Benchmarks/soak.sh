@@ -7,6 +7,7 @@
 #   Benchmarks/soak.sh                      # 600 s per mode (the issue's ten minutes)
 #   SOAK_SECONDS=60 Benchmarks/soak.sh      # the CI version
 #   SOAK_MODES="eventloop async" SOAK_OUT=/tmp/soak Benchmarks/soak.sh
+#   SOAK_CONFIG=release, or SOAK_LOOM=/path/to/loom to soak a given binary
 #
 # Passes (exit 0) when, in every mode, nothing crashed, every well-behaved request got its exact
 # reply and no sample after the warm-up exceeds the warm-up's peak by more than 10 %.
@@ -18,8 +19,12 @@ OUT=${SOAK_OUT:-Benchmarks/soak/results}
 CONFIG=${SOAK_CONFIG:-debug}
 mkdir -p "$OUT"
 
-swift build -c "$CONFIG" --product loom > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 2; }
-LOOM="$(swift build -c "$CONFIG" --show-bin-path)/loom"
+if [ -n "${SOAK_LOOM:-}" ]; then
+  LOOM=$SOAK_LOOM             # a binary of your own (kept apart from a build in progress)
+else
+  swift build -c "$CONFIG" --product loom > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 2; }
+  LOOM="$(swift build -c "$CONFIG" --show-bin-path)/loom"
+fi
 
 status=0
 for mode in $MODES; do

@@ -111,6 +111,7 @@ def flood(port, rng, stop, max_connections):
     finally:
         for s in held:
             s.close()
+    return len(held)
 
 
 def garbage(port, rng, stop):
@@ -166,12 +167,13 @@ def hostile(port, deadline, tally, rng, index, max_connections, flood_lock):
         if stop():
             return
         kind = HOSTILE[(index + iteration) % len(HOSTILE)] if iteration < len(HOSTILE) else rng.choice(HOSTILE)
+        connections = 1
         try:
             if kind == "flood":
                 if not flood_lock.acquire(blocking=False):
                     continue
                 try:
-                    flood(port, rng, stop, max_connections)
+                    connections = flood(port, rng, stop, max_connections)
                 finally:
                     flood_lock.release()
             else:
@@ -179,7 +181,7 @@ def hostile(port, deadline, tally, rng, index, max_connections, flood_lock):
         except OSError:
             pass                    # resets, refusals, timeouts: hostile clients expect them
         tally.add(kind)
-        tally.add("hostile")
+        tally.add("hostile", connections)   # connections opened (a flood opens max + 24)
 
 
 def sample(pid):
