@@ -9,9 +9,10 @@ import Logging
 /// The event loop's read and write path (`Transport`), with `EchoProtocol` and
 /// `UppercaseProtocol`, under faults the input scripts call by call through the foundation's
 /// seam: short reads and writes, `EINTR`, `EAGAIN` (a readiness that was not real), and
-/// `ECONNRESET`. One server of each protocol serves every input of the process.
+/// `ECONNRESET`; and the same path under an async/await echo handler (`AsyncConnection`). One
+/// server of each kind serves every input of the process.
 @_spi(Fuzzing) public enum EventLoopReadHarness {
-    /// Input: the protocol (echo or upper), a script of answers to the server's `recv`s and
+    /// Input: the handler (echo, upper or async echo), a script of answers to the server's `recv`s and
     /// `send`s, then the bytes a client sends before half-closing. Properties: what the client
     /// gets back is a prefix of the protocol's model output (nothing invented, nothing
     /// reordered), the whole of it unless a reset was injected; the server closes the
@@ -19,30 +20,37 @@ import Logging
     /// (every wait is bounded and a timeout is a failure).
     public static func run(_ data: [UInt8]) throws(FuzzFailure) {
         var input = FuzzInput(data)
-        let upper = input.byte() & 1 == 1
+        let kind = Kind(rawValue: input.byte() % 3) ?? .echo
         let script = input.take(Int(input.byte() % 64))
-        try exchange(input.rest(), upper: upper, script: script)
+        try exchange(input.rest(), kind: kind, script: script)
     }
 
     /// `UppercaseProtocol`'s byte transform alone, no faults: every input byte is the client's.
     /// Properties: the reply has the request's length, `a`–`z` become `A`–`Z`, every other
     /// byte (UTF-8 or not, NUL, CR, LF) comes back unchanged.
     public static func runUppercase(_ data: [UInt8]) throws(FuzzFailure) {
-        try exchange(data, upper: true, script: [])
+        try exchange(data, kind: .upper, script: [])
     }
 
     /// One exchange at a time: both entry points share the servers and their scripts, and the
     /// connection-count check needs the server to itself (the replay tests run in parallel).
     static let oneAtATime = Protected(())
 
-    static func exchange(_ payload: [UInt8], upper: Bool, script: [UInt8]) throws(FuzzFailure) {
-        try oneAtATime.withLock { (_) throws(FuzzFailure) in try exchangeAlone(payload, upper: upper, script: script) }
+    /// The servers: `EchoProtocol`, `UppercaseProtocol`, an async/await echo.
+    enum Kind: UInt8 { case echo, upper, asyncEcho }
+
+    static func exchange(_ payload: [UInt8], kind: Kind, script: [UInt8]) throws(FuzzFailure) {
+        try oneAtATime.withLock { (_) throws(FuzzFailure) in try exchangeAlone(payload, kind: kind, script: script) }
     }
 
-    private static func exchangeAlone(_ payload: [UInt8], upper: Bool, script: [UInt8]) throws(FuzzFailure) {
+    private static func exchangeAlone(_ payload: [UInt8], kind: Kind, script: [UInt8]) throws(FuzzFailure) {
+        let upper = kind == .upper
         guard payload.count <= 16_384 else { return }  // client sends, then reads: one thread
-        let server = upper ? Self.upper : Self.echo
-        let faults = upper ? Self.upperFaults : Self.echoFaults
+        let (server, faults) = switch kind {
+        case .echo: (Self.echo, Self.echoFaults)
+        case .upper: (Self.upper, Self.upperFaults)
+        case .asyncEcho: (Self.asyncEcho, Self.asyncFaults)
+        }
         faults.load(script)
         defer { faults.load([]) }
 
@@ -104,13 +112,26 @@ import Logging
 
     static let echoFaults = Faults()
     static let upperFaults = Faults()
-    static let echo = start(faults: echoFaults) { EchoProtocol() }
-    static let upper = start(faults: upperFaults) { UppercaseProtocol() }
+    static let asyncFaults = Faults()
+    static let echo = start(faults: echoFaults) { logger throws(SocketError) in
+        try EventLoopServer(configuration: .init(loops: 1), logger: logger) { EchoProtocol() }
+    }
+    static let upper = start(faults: upperFaults) { logger throws(SocketError) in
+        try EventLoopServer(configuration: .init(loops: 1), logger: logger) { UppercaseProtocol() }
+    }
+    static let asyncEcho = start(faults: asyncFaults) { logger throws(SocketError) in
+        try EventLoopServer(configuration: .init(loops: 1), logger: logger) { connection in
+            while true {
+                let bytes = try await connection.recv(maxBytes: 65_536)
+                if bytes.isEmpty { return }
+                try await connection.sendAll(bytes)
+            }
+        }
+    }
 
-    private static func start(faults: Faults, _ factory: @escaping @Sendable () -> any StreamProtocol) -> EventLoopServer {
+    private static func start(faults: Faults, _ make: (Logger) throws(SocketError) -> EventLoopServer) -> EventLoopServer {
         do {
-            let server = try EventLoopServer(configuration: .init(loops: 1), logger: .init(label: "fuzz") { _ in SwiftLogNoOpLogHandler() },
-                                             protocolFactory: factory)
+            let server = try make(Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() })
             // Connections accepted from a marked listener inherit its plan.
             let plan = FaultPlan { call, _ in faults.answer(call) }
             for fd in listeningDescriptors(port: server.serverAddress.port) { FaultInjection.apply(plan, to: fd) }
