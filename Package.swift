@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "LoomThreading", targets: ["LoomThreading"]),
         .library(name: "LoomSockets", targets: ["LoomSockets"]),
         .library(name: "LoomServer", targets: ["LoomServer"]),
+        .library(name: "LoomChat", targets: ["LoomChat"]),
+        .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
         .executable(name: "loom", targets: ["loom"]),
         // The fuzz harnesses, for the package under Fuzz/ (behind `@_spi(Fuzzing)`: not API).
         .library(name: "LoomFuzzSupport", targets: ["LoomFuzzSupport"]),
@@ -21,6 +23,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
@@ -50,9 +53,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Both server families as swift-service-lifecycle Services.
+        .target(
+            name: "LoomServiceLifecycle",
+            dependencies: [
+                "LoomServer", "LoomThreading",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Two servers in one ServiceGroup stopped by SIGTERM: the README example and the lifecycle tests' child.
+        .executableTarget(
+            name: "LoomServiceExample",
+            dependencies: [
+                "LoomServer", "LoomServiceLifecycle",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The chat room of issue 11: protocol, room, and its threading and event-loop servers.
+        .target(
+            name: "LoomChat",
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Loom",
-            dependencies: ["LoomThreading", "LoomSockets", "LoomServer"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomServer", "LoomChat"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -69,16 +97,16 @@ let package = Package(
         .target(
             name: "LoomFuzzSupport",
             dependencies: [
-                "LoomSystem", "LoomSockets", "LoomServer",
+                "LoomSystem", "LoomSockets", "LoomServer", "LoomChat",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Helpers every test target shares (polling, shared values, test data, /proc readers);
-        // used by test targets only, never by a product.
+        // Helpers every test target shares (polling, shared values, test data, /proc readers, a
+        // real HAProxy on loopback); used by test targets only, never by a product.
         .target(
             name: "LoomTestSupport",
-            dependencies: ["LoomThreading"],
+            dependencies: ["LoomThreading", "LoomSockets"],
             path: "Tests/LoomTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -99,9 +127,23 @@ let package = Package(
         // Every code block of the DocC catalogs, compiled (Snippets/), and checked to stay in sync.
         .testTarget(
             name: "LoomDocTests",
-            dependencies: ["Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomTestSupport"],
+            dependencies: [
+                "Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomServiceLifecycle", "LoomTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "LoomServiceLifecycleTests",
+            dependencies: [
+                "LoomServiceLifecycle", "LoomServer", "LoomSockets", "LoomThreading", "LoomServiceExample", "LoomTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LoomFuzzSupportTests", dependencies: ["LoomFuzzSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),

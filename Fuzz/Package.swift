@@ -6,7 +6,9 @@ import PackageDescription
 // The harness logic lives in the root package's LoomFuzzSupport (it needs LoomSystem's
 // `package`-access fault-injection seam); each target here is only libFuzzer's entry point.
 let settings: [SwiftSetting] = [.swiftLanguageMode(.v6), .enableUpcomingFeature("ExistentialAny")]
-let targets = ["SocketAddressFuzz", "BufferedReaderFuzz", "UppercaseFuzz", "EventLoopReadFuzz"]
+let targets = [
+    "SocketAddressFuzz", "BufferedReaderFuzz", "UppercaseFuzz", "EventLoopReadFuzz", "ProxyHeaderFuzz", "ChatLineFuzz",
+]
 
 let package = Package(
     name: "LoomFuzz",

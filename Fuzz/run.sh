@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET=${1:-30}
 OUT=${FUZZ_OUT:-/tmp/loom-fuzz}
-TARGETS=${FUZZ_TARGETS:-"SocketAddressFuzz BufferedReaderFuzz UppercaseFuzz EventLoopReadFuzz"}
+TARGETS=${FUZZ_TARGETS:-"SocketAddressFuzz BufferedReaderFuzz UppercaseFuzz EventLoopReadFuzz ProxyHeaderFuzz ChatLineFuzz"}
 mkdir -p "$OUT"
 
 echo "== fuzz: building ($TARGETS)"

@@ -6,6 +6,6 @@ struct LoomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Python's sockets and threads, in Swift.",
-        subcommands: [Serve.self, Send.self, Demo.self, Bench.self]
+        subcommands: [Serve.self, Send.self, Demo.self, Bench.self, Chat.self]
     )
 }

@@ -45,6 +45,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Close a connection silent for this many seconds.")
     var timeout: Double?
 
+    @Flag(help: "Serve on the listening socket the service manager passed (socket activation: systemd, systemd-socket-activate); --host, --port, --unix and --udp are then ignored.")
+    var systemd = false
+
+    @Flag(name: .customLong("reuse-port"), help: "Set SO_REUSEPORT so that several processes serve one port (the kernel spreads connections).")
+    var reusePort = false
+
     @Option(help: "upper (the course's), echo or reply.")
     var handler: String = ServeHandler.upper.rawValue
 
@@ -126,11 +132,18 @@ struct Serve: ParsableCommand {
     ) throws(ServerError) -> BaseServer {
         let configuration = ServerConfiguration(
             allowReuseAddress: true,
+            allowReusePort: reusePort,
             maxConnections: maxConnections,
             idleTimeout: timeout.map(SecondsOption.duration),
             threadStackSize: Serve.handlerStackSize
         )
         let concurrency = concurrency()
+        if systemd {
+            let socket: Socket
+            do throws(SocketError) { socket = try Serve.inheritedSocket() } catch { throw .socket(error) }
+            return try BaseServer(socket: socket, concurrency: concurrency, configuration: configuration,
+                                  logger: logger, handlerFactory: handlerFactory)
+        }
         if let unix {
             // The socket layer's bind removes a stale socket file left by a server that died
             // (with a bounded probe); a live server or another file is reported as in use.

@@ -10,7 +10,17 @@ import Loom
 /// same handlers, output and signal handling as the threaded modes.
 extension Serve {
     func runEventLoop(stop: StopRequest, logger: Logger) throws {
-        if unix != nil || udp {
+        var inherited: Socket?
+        if systemd {
+            do throws(SocketError) { inherited = try Serve.inheritedSocket() } catch {
+                Console.error("loom serve: \(error)")
+                throw ExitCode.failure
+            }
+            if inherited?.family == .unix || inherited?.type == .datagram {
+                Console.error("loom serve: --mode \(mode.rawValue) serves TCP only; the service manager passed \(inherited.map { "\($0.family) \($0.type)" } ?? "")")
+                throw ExitCode.failure
+            }
+        } else if unix != nil || udp {
             Console.error("loom serve: --mode \(mode.rawValue) serves TCP only (no --unix, no --udp)")
             throw ExitCode.failure
         }
@@ -26,6 +36,8 @@ extension Serve {
             errorHandler: { error, peer in
                 logger.error("Exception occurred during processing of request from \(peer.map { "\($0)" } ?? "the server"): \(error)")
             })
+        configuration.listener = inherited
+        configuration.sharesPort = reusePort
         // Measurement knob for Benchmarks/compare-servers.sh (ACCEPT_COMPARE=1).
         if let value = getenv("LOOM_EVENTLOOP_ACCEPT"), String(cString: value) == "handoff" {
             configuration.acceptStrategy = .handOff

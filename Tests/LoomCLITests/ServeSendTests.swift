@@ -9,7 +9,7 @@ import Testing
 
 /// The `loom` binary next to the test bundle (`.build/debug/loom`): looked for in the directories
 /// above `/proc/self/exe`, else under the package root found from this file's path.
-private let loomPath: String = {
+let loomPath: String = {
     var buffer = [CChar](repeating: 0, count: 4096)
     let length = readlink("/proc/self/exe", &buffer, 4095)
     if length > 0 {
@@ -26,7 +26,7 @@ private let loomPath: String = {
 }()
 
 /// A child process with its stdout and stderr on pipes.
-private final class Child {
+final class Child {
     let pid: pid_t
     let stdout: Int32
     let stderr: Int32
@@ -151,7 +151,7 @@ private final class Child {
     var threadCount: Int { entries("/proc/\(pid)/task") }
 }
 
-private enum SpawnError: Error { case pipe, spawn(Int32) }
+enum SpawnError: Error { case pipe, spawn(Int32) }
 
 private func entries(_ path: String) -> Int {
     guard let dir = opendir(path) else { return -1 }
@@ -165,13 +165,13 @@ private func entries(_ path: String) -> Int {
 }
 
 /// Starts `loom serve` with `arguments` and reads its listening line.
-private func serve(_ arguments: [String], shell: String? = nil) throws -> (Child, String) {
+func serve(_ arguments: [String], shell: String? = nil) throws -> (Child, String) {
     let child = try Child(shell == nil ? ["serve"] + arguments : [], shell: shell)
     let line = try #require(child.readLine(), "no listening line; stderr: \(String(decoding: child.readToEnd(child.stderr, timeout: .seconds(1)), as: UTF8.self))")
     return (child, line)
 }
 
-private func port(of line: String) -> Int {
+func port(of line: String) -> Int {
     Int(line.split(separator: ":").last ?? "") ?? -1
 }
 
@@ -184,7 +184,7 @@ private func send(_ arguments: [String]) throws -> (Int32?, [UInt8], String) {
 }
 
 /// A raw client: sends `bytes`, half-closes, returns everything received.
-private func exchange(port: Int, _ bytes: [UInt8], timeout: Duration = .seconds(10)) throws -> [UInt8] {
+func exchange(port: Int, _ bytes: [UInt8], timeout: Duration = .seconds(10)) throws -> [UInt8] {
     let socket = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: timeout)
     defer { socket.close() }
     try socket.sendAll(bytes)

@@ -2,8 +2,9 @@ import LoomTestSupport
 import Testing
 
 /// Every code block of every DocC catalog is compiled: it is copied into a file of
-/// `Snippets/`, which this target builds. This test keeps the copies honest: each block of each
-/// catalog, but for its `import` lines, must appear line for line in one snippet file.
+/// `Snippets/`, which this target builds, or it quotes the module's own source. This test keeps
+/// the copies honest: each block of each catalog, but for its `import` lines, must appear line for
+/// line in one snippet file or one source file of its module.
 @Suite struct CatalogSnippetTests {
     /// The package's root, from this file's path (Tests/LoomDocTests/…).
     static let root: String = {
@@ -46,8 +47,14 @@ import Testing
     @Test(arguments: catalogs)
     func everyBlockIsCompiled(catalog: String) throws {
         let markdown = try #require(readText("\(Self.root)/Sources/\(catalog)"), "cannot read \(catalog)")
-        let snippets = directoryEntries("\(Self.root)/Tests/LoomDocTests/Snippets")
-            .compactMap { readText("\(Self.root)/Tests/LoomDocTests/Snippets/\($0)") }
+        // A block may also quote the module's own code (an article that walks through it, as the
+        // chat room's does): that code is compiled by the build itself.
+        let module = String(catalog.prefix { $0 != "/" })
+        let sources = directoryEntries("\(Self.root)/Sources/\(module)").filter { $0.hasSuffix(".swift") }
+            .map { "\(Self.root)/Sources/\(module)/\($0)" }
+        let snippetFiles = directoryEntries("\(Self.root)/Tests/LoomDocTests/Snippets")
+            .map { "\(Self.root)/Tests/LoomDocTests/Snippets/\($0)" }
+        let snippets = (snippetFiles + sources).compactMap { readText($0) }
             .map { Self.normalized($0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)) }
         #expect(!snippets.isEmpty)
         #expect(Self.catalogs.count >= 9)

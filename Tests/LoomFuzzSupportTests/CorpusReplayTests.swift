@@ -32,4 +32,6 @@ struct CorpusReplayTests {
     @Test func bufferedReader() throws { try Self.replay("BufferedReaderFuzz", BufferedReaderHarness.run) }
     @Test func uppercase() throws { try Self.replay("UppercaseFuzz", EventLoopReadHarness.runUppercase) }
     @Test func eventLoopRead() throws { try Self.replay("EventLoopReadFuzz", EventLoopReadHarness.run) }
+    @Test func proxyHeader() throws { try Self.replay("ProxyHeaderFuzz", ProxyHeaderHarness.run) }
+    @Test func chatLine() throws { try Self.replay("ChatLineFuzz", ChatLineHarness.run) }
 }

@@ -45,3 +45,28 @@ public func readText(_ path: String) -> String? {
 public func temporarySocketPath(_ name: String) -> String {
     "/tmp/loom-test-\(getpid())-\(name)-\(UInt32.random(in: 0...UInt32.max)).sock"
 }
+
+/// Descriptors of this process that are IP sockets bound to local port `port`, in any state: the
+/// listener and every connection a server on that port accepted and has not closed (clients use
+/// other ports). Robust against other tests opening and closing descriptors meanwhile.
+public func serverSockets(port: Int) -> Int {
+    var count = 0
+    for name in directoryEntries("/proc/self/fd") {
+        guard let fd = Int32(name) else { continue }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { continue }
+        let local: Int? = withUnsafeBytes(of: storage) { raw in
+            switch Int32(storage.ss_family) {
+            case AF_INET: Int(UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port))
+            case AF_INET6: Int(UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port))
+            default: nil
+            }
+        }
+        if local == port { count += 1 }
+    }
+    return count
+}

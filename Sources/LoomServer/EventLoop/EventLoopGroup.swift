@@ -35,25 +35,33 @@ final class EventLoopGroup: Sendable {
     private let startGate = Event()
 
     init(configuration: EventLoopServer.Configuration, handler: ConnectionHandler, logger: Logger) throws(SocketError) {
+        var configuration = configuration
+        if configuration.listener != nil { configuration.acceptStrategy = .handOff }  // one socket for all loops
         self.configuration = configuration
         self.handler = handler
         errorReporter = ServerErrorReporter(logger: logger, hook: configuration.errorHandler, handlerName: nil)
         idleTimeoutNanoseconds = configuration.idleTimeout.map { max(1, $0.saturatingNanoseconds) }
         let count = max(1, configuration.loops ?? Int(cloom_cpu_count()))
-        let reusePort = configuration.acceptStrategy == .reusePort && count > 1
-        if reusePort && configuration.port != 0 {
+        let reusePort = configuration.listener == nil
+            && (configuration.sharesPort || (configuration.acceptStrategy == .reusePort && count > 1))
+        if reusePort && configuration.port != 0 && !configuration.sharesPort {
             // SO_REUSEPORT lets any socket of the same user join the port, so a second server on
             // a busy port would bind silently and take half its connections. A bind without it
             // fails if anything listens there.
             try Self.probe(host: configuration.host, port: configuration.port)
         }
-        let first = try Socket.createServer(
-            host: configuration.host, port: configuration.port, reusePort: reusePort, backlog: configuration.backlog)
+        let first: Socket
+        if let listener = configuration.listener {
+            first = listener
+        } else {
+            first = try Socket.createServer(
+                host: configuration.host, port: configuration.port, reusePort: reusePort, backlog: configuration.backlog)
+        }
         first.timeout = .zero
         serverAddress = try first.localAddress
         var listeners: [Socket?] = [first]
         for _ in 1..<count {
-            if reusePort {
+            if reusePort && configuration.acceptStrategy == .reusePort {
                 let more = try Socket.createServer(
                     host: serverAddress.host, port: serverAddress.port, family: serverAddress.family, reusePort: true,
                     backlog: configuration.backlog)

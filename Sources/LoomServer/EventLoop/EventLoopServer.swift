@@ -72,6 +72,13 @@ public final class EventLoopServer: Sendable {
         /// it to the server's logger (the hook ``BaseServer/handleError(_:clientAddress:)`` is for
         /// the threaded servers).
         public var errorHandler: (@Sendable (_ error: any Error, _ peer: SocketAddress?) -> Void)?
+        /// A listening TCP socket to serve on instead of binding `host` and `port` (for example
+        /// one inherited from a service manager); the server owns it from now on. Its loops then
+        /// share it by hand-off (``AcceptStrategy/handOff``).
+        public var listener: Socket? = nil
+        /// Sets `SO_REUSEPORT` even with one loop and skips the busy-port check, so that several
+        /// processes can serve one port and the kernel spreads connections among them (scale-out).
+        public var sharesPort: Bool = false
 
         /// Listen backlog (``ServerConfiguration/requestQueueSize``).
         public var backlog: Int32 {
