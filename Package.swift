@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "LoomChat", targets: ["LoomChat"]),
         .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
         .executable(name: "loom", targets: ["loom"]),
+        // The fuzz harnesses, for the package under Fuzz/ (behind `@_spi(Fuzzing)`: not API).
+        .library(name: "LoomFuzzSupport", targets: ["LoomFuzzSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -98,6 +100,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fuzz harnesses: in this package so that they reach LoomSystem's fault-injection seam
+        // (`package` access), and so that the suite replays the seed corpora through them.
+        .target(
+            name: "LoomFuzzSupport",
+            dependencies: [
+                "LoomSystem", "LoomSockets", "LoomServer", "LoomChat",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Helpers every test target shares (polling, shared values, test data, /proc readers, a
         // real HAProxy on loopback); used by test targets only, never by a product.
         .target(
@@ -141,6 +153,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomFuzzSupportTests", dependencies: ["LoomFuzzSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
