@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "LoomServiceLifecycle",
             dependencies: [
-                "LoomServer", "LoomThreading",
+                "LoomServer", "LoomThreading", "LoomSystem",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

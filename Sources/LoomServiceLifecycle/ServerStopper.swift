@@ -1,4 +1,5 @@
 import LoomThreading
+import LoomSystem
 import Synchronization
 
 /// Stops a server from the synchronous shutdown and cancellation handlers, which must not
@@ -10,7 +11,7 @@ final class ServerStopper: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Protected(State())
     private let stop: @Sendable (_ gracePeriod: Duration) -> Void
 
     /// `stop` is the server's blocking `shutdown(gracePeriod:)`.

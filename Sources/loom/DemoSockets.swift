@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import LoomSystem
 #endif
 import ArgumentParser
 import LoomSockets
@@ -35,8 +36,8 @@ struct DemoSocketServer: ParsableCommand {
     static let pauseLimit = Duration.milliseconds(300)
 
     func run() throws {
-        let current = Mutex<Socket?>(nil)
-        let listener = Mutex<Socket?>(nil)
+        let current = Protected<Socket?>(nil)
+        let listener = Protected<Socket?>(nil)
         StopSignals.start { _ in
             // Closing wakes the blocked accept (or recv) with a "closed" error: the loop ends.
             listener.withLock { $0?.close() }

@@ -50,7 +50,7 @@ enum StopSignals {
 /// ``StopSignals/start(_:)`` had to run: the signal thread calls ``signal(_:)``, which waits for
 /// the action installed with ``onSignal(_:)`` and runs it there, so no extra thread is needed.
 final class StopRequest: Sendable {
-    private let action = Mutex<(@Sendable (Int32) -> Void)?>(nil)
+    private let action = Protected<(@Sendable (Int32) -> Void)?>(nil)
     private let installed = Event()
     private let handled = Event()
 
