@@ -146,15 +146,15 @@ let package = Package(
         .testTarget(
             name: "LoomServiceLifecycleTests",
             dependencies: [
-                "LoomServiceLifecycle", "LoomServer", "LoomSockets", "LoomThreading", "LoomServiceExample", "LoomTestSupport",
+                "LoomServiceLifecycle", "LoomServer", "LoomSockets", "LoomThreading", "LoomSystem", "LoomServiceExample", "LoomTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomSystem", "LoomTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LoomFuzzSupportTests", dependencies: ["LoomFuzzSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
-        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomSystem", "LoomTestSupport"], swiftSettings: swiftSettings),
     ]
 )

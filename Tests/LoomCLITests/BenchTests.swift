@@ -1,3 +1,4 @@
+import LoomSystem
 import Foundation
 import Synchronization
 import Testing
@@ -164,7 +165,7 @@ private func runLoom(_ arguments: [String], limit: Double = 60) throws -> LoomRu
 }
 
 private final class DataBox: Sendable {
-    let data = Mutex(Data())
+    let data = Protected(Data())
 }
 
 /// A `loom serve …` child process on a free port, stopped with SIGINT (or killed after 60 s).

@@ -1,3 +1,4 @@
+import LoomSystem
 import LoomChat
 import LoomSockets
 import LoomThreading
@@ -23,7 +24,7 @@ import Testing
             }
             // Raw lines: identical bytes in identical order for everyone is the total order;
             // then one stream is parsed and checked (parsing all 50 would dominate the test).
-            let received = Mutex<[[[UInt8]]]>(Array(repeating: [], count: members))
+            let received = Protected<[[[UInt8]]]>(Array(repeating: [], count: members))
             let all = clients
             try inParallel(members, timeout: .seconds(300)) { index in
                 let client = all[index]

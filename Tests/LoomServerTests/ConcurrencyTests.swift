@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomServer
 import LoomSockets
 import LoomTestSupport
@@ -19,7 +20,7 @@ final class SlowHandler: BaseRequestHandler {
 
 /// Runs `count` clients at once, each asking `message`; returns the elapsed time and the answers.
 func burst(_ server: BaseServer, clients count: Int, message: String) throws -> (Duration, [String]) {
-    let answers = Mutex<[String]>([])
+    let answers = Protected<[String]>([])
     let start = ContinuousClock.now
     let threads = (0..<count).map { _ in
         LoomThreading.Thread(daemon: true) {

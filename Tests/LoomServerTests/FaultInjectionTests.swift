@@ -246,7 +246,7 @@ final class CallCounter: Sendable {
 
 /// Records `connectionLost` errors from a loop thread.
 final class LostLog: Sendable {
-    private let entries = Mutex<[String]>([])
+    private let entries = Protected<[String]>([])
     func record(_ error: (any Error)?) { entries.withLock { $0.append(error.map { "\($0)" } ?? "nil") } }
     var errors: [String] { entries.withLock { $0 } }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomServer
 import LoomSockets
 import LoomTestSupport
@@ -36,7 +37,7 @@ import Testing
 
     @Test func handlerLifecycleOrderAndFinishAfterThrow() throws {
         final class Lifecycle: BaseRequestHandler {
-            static let steps = Mutex<[String]>([])
+            static let steps = Protected<[String]>([])
             override func setup() throws { Lifecycle.steps.withLock { $0.append("setup") } }
             override func handle() throws {
                 Lifecycle.steps.withLock { $0.append("handle") }

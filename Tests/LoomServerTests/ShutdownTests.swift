@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomServer
 import LoomSockets
 import LoomTestSupport
@@ -10,7 +11,7 @@ import Testing
 
 /// Counts the requests it handles, per server port.
 final class CountingHandler: BaseRequestHandler {
-    static let counts = Mutex<[Int: Int]>([:])
+    static let counts = Protected<[Int: Int]>([:])
     static func count(_ server: BaseServer) -> Int { counts.withLock { $0[server.serverAddress.port] ?? 0 } }
 
     override func handle() throws {
@@ -148,7 +149,7 @@ final class StuckHandler: BaseRequestHandler {
 
 /// Waits on a per-test gate (keyed by server port), answering once it opens.
 final class GatedHandler: BaseRequestHandler {
-    static let gates = Mutex<[Int: LoomThreading.Event]>([:])
+    static let gates = Protected<[Int: LoomThreading.Event]>([:])
     override func handle() throws {
         let gate = GatedHandler.gates.withLock { $0[server.serverAddress.port] }
         _ = try request.recv(maxBytes: 16)
@@ -167,7 +168,7 @@ final class GatedHandler: BaseRequestHandler {
         defer { client.close() }
         try client.sendAll("go")
         #expect(eventually { server.activeRequests == 1 })
-        let result = Mutex<Bool?>(nil)
+        let result = Protected<Bool?>(nil)
         let stopper = LoomThreading.Thread(name: "test-stopper") {
             let drained = try server.shutdown(gracePeriod: .seconds(1 << 62))
             result.withLock { $0 = drained }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Logging
 import LoomServer
 import LoomSockets
@@ -88,7 +89,7 @@ final class LogRecorder: Sendable {
         let metadata: [String: String]
     }
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = Protected<[Entry]>([])
 
     var all: [Entry] { entries.withLock { $0 } }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Dispatch
 import Synchronization
 import Testing
@@ -227,7 +228,7 @@ struct SelectorTests {
     @Test func signalsDoNotShortenTheTimeout() throws {
         let signal = installNoOpSignalHandler()
         let before = signalsReceived.load(ordering: .relaxed)
-        let result = Mutex<(Duration, Bool)?>(nil)
+        let result = Protected<(Duration, Bool)?>(nil)
         let thread = try spawn {
             unblock(signal)  // threads inherit the creator's mask; pool threads block signals
             let selector = try! Selector<Void>()

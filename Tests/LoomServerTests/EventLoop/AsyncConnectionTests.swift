@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomTestSupport
 import Synchronization
 import Testing
@@ -77,7 +78,7 @@ struct AsyncConnectionTests {
     }
 
     @Test func idleTimeoutThrowsFromRecv() throws {
-        let outcome = Mutex<String?>(nil)
+        let outcome = Protected<String?>(nil)
         let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .milliseconds(200))) { connection in
             do throws(SocketError) {
                 _ = try await connection.recv(maxBytes: 10)
@@ -94,7 +95,7 @@ struct AsyncConnectionTests {
     }
 
     @Test func peerResetMakesSendAllThrow() throws {
-        let outcome = Mutex<String?>(nil)
+        let outcome = Protected<String?>(nil)
         let server = try EventLoopServer(configuration: .init(loops: 1)) { connection in
             do {
                 for _ in 0..<200 { try await connection.sendAll(pattern(1 << 20)) }

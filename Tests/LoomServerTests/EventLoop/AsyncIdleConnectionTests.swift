@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Synchronization
 import LoomTestSupport
 import Testing
@@ -46,7 +47,7 @@ struct AsyncIdleConnectionTests {
     }
 
     @Test func aPeerThatVanishesWhileIdleEndsItsHandlerWithAnError() throws {
-        let outcome = Mutex<String?>(nil)
+        let outcome = Protected<String?>(nil)
         let server = try EventLoopServer(configuration: .init(loops: 1)) { connection in
             do throws(SocketError) {
                 while true {
@@ -74,7 +75,7 @@ struct AsyncIdleConnectionTests {
     }
 
     @Test func sendAllAfterTheConnectionIsGoneThrowsBrokenPipe() throws {
-        let outcome = Mutex<String?>(nil)
+        let outcome = Protected<String?>(nil)
         let server = try EventLoopServer(configuration: .init(loops: 1)) { connection in
             _ = try await connection.recv(maxBytes: 10)
             connection.close()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import Dispatch
 import Synchronization
 import Testing
@@ -48,7 +49,7 @@ func recvToEnd(_ socket: Socket) throws -> [UInt8] {
 
 /// Runs `body` on another thread; `wait()` returns its result.
 final class Background<T: Sendable>: Sendable {
-    private let result = Mutex<T?>(nil)
+    private let result = Protected<T?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
     init(_ body: @escaping @Sendable () -> T) {
@@ -69,7 +70,7 @@ final class Background<T: Sendable>: Sendable {
 
 /// Collects errors reported by a server.
 final class ErrorLog: Sendable {
-    private let errors = Mutex<[String]>([])
+    private let errors = Protected<[String]>([])
     var handler: @Sendable (any Error, SocketAddress?) -> Void {
         { [self] error, _ in errors.withLock { $0.append("\(error)") } }
     }

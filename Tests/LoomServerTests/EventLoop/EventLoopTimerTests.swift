@@ -15,7 +15,7 @@ import Testing
 struct EventLoopTimerTests {
     /// Records (label, monotonic instant, on the loop thread?) from loop callbacks.
     final class Firings: Sendable {
-        private let entries = Mutex<[(String, Int64, Bool)]>([])
+        private let entries = Protected<[(String, Int64, Bool)]>([])
         func record(_ label: String, onLoop: Bool) {
             entries.withLock { $0.append((label, Deadline.now().nanoseconds, onLoop)) }
         }

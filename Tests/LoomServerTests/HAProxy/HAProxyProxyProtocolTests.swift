@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomServer
 import LoomSockets
 import LoomTestSupport
@@ -23,7 +24,7 @@ import Testing
 
         /// What the backend saw, one record a connection.
         final class Records: Sendable {
-            private let list = Mutex<[Record]>([])
+            private let list = Protected<[Record]>([])
             func append(_ record: Record) { list.withLock { $0.append(record) } }
             var all: [Record] { list.withLock { $0 } }
         }

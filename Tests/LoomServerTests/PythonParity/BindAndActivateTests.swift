@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomServer
 import LoomSockets
 import LoomTestSupport
@@ -36,7 +37,7 @@ import Testing
         server.timeout = .milliseconds(50)  // bounds the test if handleRequest waited instead
         #expect(throws: ServerError.self) { try server.handleRequest() }
         // On its own thread, so that a loop that spun instead of throwing fails the join, not the run.
-        let outcome = Mutex<ServerError?>(nil)
+        let outcome = Protected<ServerError?>(nil)
         let serving = LoomThreading.Thread(name: "test-unbound-serve", daemon: true) {
             do throws(ServerError) { try server.serveForever() } catch { outcome.withLock { $0 = error } }
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoomSystem
 import LoomServer
 import LoomSockets
 import LoomTestSupport
@@ -14,7 +15,7 @@ import Testing
     /// Records the steps a request goes through, each calling Python's default.
     // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
     final class Steps: TCPServer, @unchecked Sendable {
-        let log = Mutex<[String]>([])
+        let log = Protected<[String]>([])
         let refuse = Atomic<Bool>(false)
         func note(_ step: String) { log.withLock { $0.append(step) } }
 
@@ -82,7 +83,7 @@ import Testing
     @Test func aDatagramRequestCarriesItsPacketAndKeepsTheSocketOpen() throws {
         // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
         final class Packets: UDPServer, @unchecked Sendable {
-            let packets = Mutex<[String]>([])
+            let packets = Protected<[String]>([])
             override func finishRequest(_ request: ServerRequest, clientAddress: SocketAddress) throws {
                 packets.withLock { $0.append(String(decoding: request.packet ?? [], as: UTF8.self)) }
                 #expect(request.socket === socket)
@@ -108,7 +109,7 @@ import Testing
     @Test func anErrorFromFinishRequestReachesHandleErrorAndTheRequestIsClosed() throws {
         // @unchecked Sendable: adds only Atomic and Mutex state to the server's.
         final class Failing: TCPServer, @unchecked Sendable {
-            let errors = Mutex<[String]>([])
+            let errors = Protected<[String]>([])
             let shutdowns = Atomic<Int>(0)
             override func finishRequest(_ request: ServerRequest, clientAddress: SocketAddress) throws {
                 throw SocketError("finishRequest", kind: .other, detail: "refused by the test")
