@@ -31,8 +31,8 @@ import Synchronization
 /// In a file that also imports Foundation, write `LoomThreading.Thread` (or `Loom.Thread`), since
 /// Foundation has a `Thread` of its own.
 open class Thread: @unchecked Sendable {
-    // @unchecked Sendable: mutable state lives in `state` (`Protected`, behind a futex mutex) or in atomics; `target` and
-    // `serial` are immutable; `threadCleanups` is only touched by the thread itself.
+    // @unchecked Sendable: mutable state lives in `state` (`Protected`, behind a futex mutex) or in atomics; `serial` is
+    // immutable; `target` (set in init, published by start()) and `threadCleanups` are only touched by the thread itself.
     struct State {
         var name: String
         var daemon: Bool
@@ -43,7 +43,7 @@ open class Thread: @unchecked Sendable {
     }
 
     let state: Protected<State>
-    private let target: (@Sendable () throws -> Void)?
+    private var target: (@Sendable () throws -> Void)?
     /// 1 once `run()` has returned and the thread has left the registry (2: not yet, and
     /// someone sleeps on it).
     let finished = FutexWord(0)
@@ -89,6 +89,10 @@ open class Thread: @unchecked Sendable {
     /// The thread's body. The default runs the closure given to the initializer; subclasses
     /// override it. An error it throws goes to ``Thread/excepthook``.
     open func run() throws {
+        // As CPython's `Thread.run` (`del self._target`): once run, the closure is dropped, so a
+        // thread that its own closure captures (directly or through a holder) is not kept alive
+        // by that cycle for ever.
+        defer { target = nil }
         try target?()
     }
 

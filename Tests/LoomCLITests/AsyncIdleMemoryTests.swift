@@ -61,7 +61,11 @@ import Testing
         let fields = output.split(separator: " ")
         try #require(fields.first == "ok", "client: \(output)")
         let perConnection = try #require(Int(fields.last!.filter { $0.isNumber }))
-        #expect(perConnection < 5 * 1024, "\(perConnection) bytes resident per idle connection")
+        // A sanitizer's shadow memory and redzones inflate every allocation (CI sets these variables
+        // for its sanitizer runs); the bound is for Loom's own bytes.
+        let sanitized = getenv("ASAN_OPTIONS") != nil || getenv("TSAN_OPTIONS") != nil
+        let bound = sanitized ? 20 * 1024 : 5 * 1024
+        #expect(perConnection < bound, "\(perConnection) bytes resident per idle connection")
     }
 }
 
