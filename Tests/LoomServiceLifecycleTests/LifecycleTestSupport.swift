@@ -30,10 +30,12 @@ func echo(_ socket: Socket, _ text: String) throws -> String {
     return String(decoding: reply, as: UTF8.self)
 }
 
-/// A client with a generous timeout: under a sanitizer on a loaded machine the group's tasks
-/// may wait seconds for a Swift concurrency thread (busy with other suites' synchronous tests).
+/// A client with a generous timeout. The service's `run()` starts serving only once its task gets
+/// one of Swift concurrency's threads, which on 2 cores are only two, and other suites' synchronous
+/// tests can hold both for a long time under a sanitizer: in CI's Thread Sanitizer run a `recv`
+/// waited out 60 s before the task ran. Every use is inside a `withTimeout` of 300 s.
 func connect(port: Int) throws(SocketError) -> Socket {
-    try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(60))
+    try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(240))
 }
 
 /// True once nothing accepts on `port` any more, waiting at most `timeout`.
