@@ -129,9 +129,10 @@ struct SelectorTests {
         a.close()  // without unregistering: epoll drops it silently
         #expect(try selector.select(timeout: .milliseconds(50)).isEmpty)
         // The descriptor number comes back for a new socket: Python's rule, it must be registered anew.
-        // Tests running in parallel may hold that number for a moment: retry for up to a second.
+        // Tests running in parallel may hold that number for a while (over a second under Address
+        // Sanitizer in CI): retry for up to 20 s.
         var reused: Socket? = nil
-        for _ in 0..<200 where reused == nil {
+        for _ in 0..<4000 where reused == nil {
             let (c, d) = try Socket.pair()
             if c.fileDescriptor == oldFD { reused = c; b = d } else if d.fileDescriptor == oldFD { reused = d; b = c } else {
                 c.close()
