@@ -6,23 +6,6 @@ import Testing
 
 // `loom chat serve` and `loom chat join` end to end: the built binary, driven through pipes.
 
-/// The `loom` binary next to the test bundle (`.build/debug/loom`).
-private let chatLoomPath: String = {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let length = readlink("/proc/self/exe", &buffer, 4095)
-    if length > 0 {
-        var directory = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for _ in 0..<5 {
-            guard let slash = directory.lastIndex(of: "/") else { break }
-            directory = String(directory[..<slash])
-            if access(directory + "/loom", X_OK) == 0 { return directory + "/loom" }
-        }
-    }
-    var root = #filePath
-    for _ in 0..<3 { root = String(root[..<(root.lastIndex(of: "/") ?? root.endIndex)]) }
-    return root + "/.build/debug/loom"
-}()
-
 private enum ChatSpawnError: Error { case pipe, spawn(Int32), noPort(String?) }
 
 /// `loom` with stdin, stdout and stderr on pipes; every read is bounded; killed in deinit if
@@ -35,7 +18,7 @@ private final class ChatProcess {
     private var pending: [UInt8] = []
     private var status: Int32?
 
-    init(_ arguments: [String], executable: String = chatLoomPath) throws {
+    init(_ arguments: [String], executable: String = loomPath) throws {
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1], errors: [Int32] = [-1, -1]
         guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else { throw ChatSpawnError.pipe }
         for fd in input + output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
