@@ -122,25 +122,21 @@ struct SelectorTests {
 
     @Test func closedDescriptorIsDroppedAndUnregisterStillWorks() throws {
         let selector = try Selector<String>()
-        var (a, b) = try Socket.pair()
+        // The kernel hands out the lowest free number, and suites running in parallel take low
+        // numbers all the time (CI once saw one held for the whole run). So the test works on a
+        // number far above theirs, where only F_DUPFD's "lowest free at or above" reaches.
+        let high = Self.numberNobodyElseUses()
+        var (a, b) = try Self.pair(atOrAbove: high)
+        let oldFD = a.fileDescriptor
+        try #require(oldFD >= high)
         try selector.register(a, events: .read, data: "old")
         try b.sendAll("x")
-        let oldFD = a.fileDescriptor
         a.close()  // without unregistering: epoll drops it silently
         #expect(try selector.select(timeout: .milliseconds(50)).isEmpty)
         // The descriptor number comes back for a new socket: Python's rule, it must be registered anew.
-        // Tests running in parallel may hold that number for a while (over a second under Address
-        // Sanitizer in CI): retry for up to 20 s.
-        var reused: Socket? = nil
-        for _ in 0..<4000 where reused == nil {
-            let (c, d) = try Socket.pair()
-            if c.fileDescriptor == oldFD { reused = c; b = d } else if d.fileDescriptor == oldFD { reused = d; b = c } else {
-                c.close()
-                d.close()
-                usleep(5000)
-            }
-        }
-        let newSocket = try #require(reused)
+        let (newSocket, peer) = try Self.pair(atOrAbove: high)
+        b = peer
+        try #require(newSocket.fileDescriptor == oldFD)
         do { try selector.register(newSocket, events: .read, data: "new"); Issue.record("stale key not reported") }
         catch { #expect(error.kind == .alreadyRegistered) }
         // The closed socket is found by identity and unregisters without an OSError.
@@ -148,6 +144,22 @@ struct SelectorTests {
         try selector.register(newSocket, events: .read, data: "new")
         try b.sendAll("y")
         #expect(try selector.select(timeout: .seconds(5)).first?.key.data == "new")
+    }
+
+    /// A descriptor number well inside the soft limit but far above what the suites use.
+    private static func numberNobodyElseUses() -> Int32 {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return Int32(clamping: min(UInt64(limit.rlim_cur) - 16, 900))
+    }
+
+    /// A socket pair whose first socket sits at the lowest free number at or above `floor`.
+    private static func pair(atOrAbove floor: Int32) throws -> (Socket, Socket) {
+        let (low, peer) = try Socket.pair()
+        let moved = fcntl(low.fileDescriptor, F_DUPFD_CLOEXEC, floor)
+        try #require(moved >= 0, "F_DUPFD_CLOEXEC: errno \(errno)")
+        low.close()
+        return (try Socket(adopting: moved), peer)
     }
 
     @Test func eventForARegistrationRemovedInTheSameBatchIsNotDelivered() throws {
