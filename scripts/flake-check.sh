@@ -5,6 +5,7 @@
 #
 #   scripts/flake-check.sh            # 10 runs
 #   RUNS=3 scripts/flake-check.sh     # fewer
+#   LOAD=0 nice scripts/flake-check.sh  # no busy loops: the machine is loaded already (other builds)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
@@ -13,7 +14,7 @@ mkdir -p "$OUT"
 swift build --build-tests > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 
 load=()
-for _ in 1 2; do
+for _ in $(seq 1 "${LOAD:-2}"); do
   ( while :; do :; done ) &
   load+=($!)
 done
