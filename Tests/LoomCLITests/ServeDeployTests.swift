@@ -51,6 +51,30 @@ private func waitUntilBound(_ port: Int, udp: Bool = false) -> Bool {
     return false
 }
 
+/// Waits (at most 30 s) until a Unix stream socket bound to `path` is listening, as
+/// /proc/net/unix says (flag __SO_ACCEPTCON, 00010000): a probe connection would start the program.
+private func waitUntilListening(unixPath path: String) -> Bool {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+        let fd = open("/proc/net/unix", O_RDONLY | O_CLOEXEC)
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while fd >= 0 {
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            text += chunk[..<count]
+        }
+        if fd >= 0 { close(fd) }
+        let found = String(decoding: text, as: UTF8.self).split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 7 && fields[3] == "00010000" && fields[7] == path
+        }
+        if found { return true }
+        usleep(10_000)
+    }
+    return false
+}
+
 @Suite(.serialized) struct ServeDeployTests {
     /// The inherited TCP socket in every mode: the reply is right, the listening line names the
     /// socket systemd-socket-activate bound, and SIGTERM stops the server with status 0.
@@ -90,9 +114,9 @@ private func waitUntilBound(_ port: Int, udp: Bool = false) -> Bool {
         let path = "/tmp/loom-activated-\(getpid()).sock"
         defer { unlink(path) }
         let child = try activated(path, [])
-        // systemd-socket-activate creates the socket file at start: wait for it (bounded).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while access(path, F_OK) != 0 && ContinuousClock.now < deadline { usleep(10_000) }
+        // The file appears at bind(), before listen(): a connect in between is refused. So wait
+        // (bounded) until /proc/net/unix lists the path as listening.
+        try #require(waitUntilListening(unixPath: path))
         let socket = try Socket(family: .unix)
         defer { socket.close() }
         socket.timeout = .seconds(20)
