@@ -20,12 +20,19 @@ open class BaseRequestHandler {
     /// replies with `request.sendTo(_:to: clientAddress)` (Python's `request[1]`).
     public let request: Socket
     /// The peer's address (Python's `client_address`); for an unnamed Unix-domain client, an
-    /// address with no path.
+    /// address with no path. Behind a proxy speaking the PROXY protocol
+    /// (``ServerConfiguration/proxyProtocol``), the original client's address from the header.
     public let clientAddress: SocketAddress
     /// The server that accepted the request.
     public let server: BaseServer
     /// For a datagram server, the datagram received (Python's `request[0]`); empty for a stream.
     public internal(set) var packet: [UInt8] = []
+    /// The PROXY protocol header the connection started with (Loom's addition, in the manner of
+    /// Python's attributes: `self.proxy_header`), or nil when the server reads none
+    /// (``ServerConfiguration/proxyProtocol`` is nil) or the client sent none (`.optional` mode).
+    /// When it names the original client, ``clientAddress`` is that client; its TLVs (``ProxyHeader/tlvs``,
+    /// ``ProxyHeader/tls``, ``ProxyHeader/uniqueID``) carry what the proxy knows. Set before ``setup()``.
+    public internal(set) var proxyHeader: ProxyHeader?
 
     /// Called by the server for every request. Subclasses that add stored properties with
     /// default values inherit it; those that define their own initialiser must call this one.

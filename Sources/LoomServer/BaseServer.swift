@@ -81,6 +81,7 @@ open class BaseServer: @unchecked Sendable {
         configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         try configuration.validate(concurrency)
+        try configuration.validateProxyProtocol(for: socket.type)
         let address: SocketAddress
         do throws(SocketError) { address = try socket.localAddress } catch { throw .socket(error) }
         let wake = try Self.makeWaker()
@@ -119,6 +120,7 @@ open class BaseServer: @unchecked Sendable {
         configuration: ServerConfiguration, logger: Logger
     ) throws(ServerError) {
         try configuration.validate(concurrency)
+        try configuration.validateProxyProtocol(for: socket.type)
         let wake = try Self.makeWaker()
         self.socket = socket
         self.handlerType = handlers.type
@@ -390,10 +392,16 @@ open class BaseServer: @unchecked Sendable {
         do throws(ServerError) {
             try dispatcher.dispatch { [self] in
                 active.attach(token)
+                // The PROXY header is read here, on the request's thread: a slow one holds no one else.
+                guard let proxied = receiveProxyHeader(request, clientAddress: clientAddress) else {
+                    shutdownRequest(request)
+                    active.end(token)
+                    return
+                }
                 do {
-                    try finishRequest(request, clientAddress: clientAddress)
+                    try finishRequest(proxied.request, clientAddress: proxied.clientAddress)
                 } catch {
-                    handleError(error, clientAddress: clientAddress)
+                    handleError(error, clientAddress: proxied.clientAddress)
                 }
                 shutdownRequest(request)
                 active.end(token)
@@ -407,7 +415,9 @@ open class BaseServer: @unchecked Sendable {
 
     /// Python's `finish_request`: makes the request's handler (from the handler class or the
     /// factory) and runs its `setup`, `handle` and `finish`. Applies
-    /// ``ServerConfiguration/idleTimeout`` to a connection first. Runs on the request's thread;
+    /// ``ServerConfiguration/idleTimeout`` to a connection first. With
+    /// ``ServerConfiguration/proxyProtocol`` on, the header was read before this step and
+    /// `clientAddress` is already the original client's. Runs on the request's thread;
     /// what it throws goes to ``handleError(_:clientAddress:)``.
     open func finishRequest(_ request: ServerRequest, clientAddress: SocketAddress) throws {
         if request.socket !== socket, let idleTimeout = configuration.idleTimeout {
@@ -415,6 +425,7 @@ open class BaseServer: @unchecked Sendable {
         }
         let handler = try makeHandler.make(request.socket, clientAddress, self)
         if let packet = request.packet { handler.packet = packet }
+        handler.proxyHeader = request.proxyHeader
         try handler.run()
     }
 

@@ -38,6 +38,22 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// How long a graceful shutdown lets open connections finish before closing them: what
     /// `shutdown()` of an ``EventLoopServer`` and a service lifecycle's graceful shutdown use.
     public var gracePeriod: Duration = .seconds(5)
+    /// Whether connections start with a PROXY protocol header (v1 or v2) from a proxy such as
+    /// HAProxy: nil (the default) reads none. With `.required` or `.optional` every stream
+    /// connection's header is read before anything else (before a TLS handshake, before the
+    /// handler), on the connection's own thread or event loop; the handler then sees the original
+    /// client's address and the header itself (``BaseRequestHandler/proxyHeader``,
+    /// ``Transport/proxyHeader``). The header must arrive within ``idleTimeout``, or within
+    /// ``defaultProxyHeaderTimeout`` when that is nil. A bad, missing (`.required`) or slow
+    /// header is logged in one line naming the peer and the reason, and the connection closed.
+    public var proxyProtocol: ProxyProtocolMode? = nil
+
+    /// How long a PROXY header may take to arrive when ``idleTimeout`` is nil: 5 seconds (a proxy
+    /// sends it with the connection's first packet).
+    public static let defaultProxyHeaderTimeout: Duration = .seconds(5)
+
+    /// The time a connection's PROXY header has: ``idleTimeout``, else ``defaultProxyHeaderTimeout``.
+    var proxyHeaderTimeout: Duration { idleTimeout ?? Self.defaultProxyHeaderTimeout }
 
     /// Creates a configuration; every parameter has Python's default or a safer one.
     public init(
@@ -48,7 +64,8 @@ public struct ServerConfiguration: Sendable, Hashable {
         idleTimeout: Duration? = nil,
         maxPacketSize: Int = 65_536,
         threadStackSize: Int? = nil,
-        threadName: String = "loom-handler"
+        threadName: String = "loom-handler",
+        proxyProtocol: ProxyProtocolMode? = nil
     ) {
         self.allowReuseAddress = allowReuseAddress
         self.allowReusePort = allowReusePort
@@ -58,6 +75,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.maxPacketSize = maxPacketSize
         self.threadStackSize = threadStackSize
         self.threadName = threadName
+        self.proxyProtocol = proxyProtocol
     }
 
     func validate(_ concurrency: Concurrency) throws(ServerError) {

@@ -36,6 +36,10 @@ struct ServerErrorReporter: Sendable {
                 break
             }
         }
+        if error is ProxyProtocolError {
+            logger.warning("refused a connection's PROXY header", metadata: metadata)
+            return
+        }
         if let handlerName { metadata["handler"] = "\(handlerName)" }
         logger.error("Exception occurred during processing of request from \(client)", metadata: metadata)
     }

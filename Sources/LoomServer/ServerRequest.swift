@@ -9,10 +9,15 @@ public struct ServerRequest: Sendable {
     public let socket: Socket
     /// The datagram received (datagram servers); nil for a connection.
     public let packet: [UInt8]?
+    /// The PROXY protocol header the connection started with, when
+    /// ``ServerConfiguration/proxyProtocol`` is on and one was sent; handed to the handler as
+    /// ``BaseRequestHandler/proxyHeader``.
+    public var proxyHeader: ProxyHeader?
 
     /// A request on `socket`, with the datagram for a datagram server.
-    public init(socket: Socket, packet: [UInt8]? = nil) {
+    public init(socket: Socket, packet: [UInt8]? = nil, proxyHeader: ProxyHeader? = nil) {
         self.socket = socket
         self.packet = packet
+        self.proxyHeader = proxyHeader
     }
 }

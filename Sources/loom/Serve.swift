@@ -51,6 +51,9 @@ struct Serve: ParsableCommand {
     @Flag(name: .customLong("reuse-port"), help: "Set SO_REUSEPORT so that several processes serve one port (the kernel spreads connections).")
     var reusePort = false
 
+    @Option(name: .customLong("proxy-protocol"), help: "required or optional: each connection starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy / send-proxy-v2) naming the original client; handlers and logs see that client. Stream modes only.")
+    var proxyProtocol: ProxyProtocolOption?
+
     @Option(help: "upper (the course's), echo or reply.")
     var handler: String = ServeHandler.upper.rawValue
 
@@ -65,6 +68,7 @@ struct Serve: ParsableCommand {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if let timeout { try SecondsOption.check(timeout, option: "--timeout", allowZero: false) }
+        if proxyProtocol != nil && udp { throw ValidationError("--proxy-protocol needs a stream server (no --udp)") }
     }
 
     func run() throws {
@@ -135,7 +139,8 @@ struct Serve: ParsableCommand {
             allowReusePort: reusePort,
             maxConnections: maxConnections,
             idleTimeout: timeout.map(SecondsOption.duration),
-            threadStackSize: Serve.handlerStackSize
+            threadStackSize: Serve.handlerStackSize,
+            proxyProtocol: proxyProtocol?.mode
         )
         let concurrency = concurrency()
         if systemd {

@@ -38,6 +38,7 @@ extension Serve {
             })
         configuration.listener = inherited
         configuration.sharesPort = reusePort
+        configuration.proxyProtocol = proxyProtocol?.mode
         // Measurement knob for Benchmarks/compare-servers.sh (ACCEPT_COMPARE=1).
         if let value = getenv("LOOM_EVENTLOOP_ACCEPT"), String(cString: value) == "handoff" {
             configuration.acceptStrategy = .handOff
@@ -58,12 +59,13 @@ extension Serve {
                     if kind == .echo {
                         try await AsyncHandlers.echo(connection)
                     } else {
+                        ProxiedConnectionLog.log(connection.proxyHeader, client: connection.peerAddress, to: logger)
                         try await AsyncHandlers.answerOne(connection, answer)
                     }
                 }
             } else {
                 server = try EventLoopServer(configuration: configuration) {
-                    kind == .echo ? EchoProtocol() as any StreamProtocol : OneMessageProtocol(answer: answer)
+                    kind == .echo ? EchoProtocol() as any StreamProtocol : OneMessageProtocol(answer: answer, logger: logger)
                 }
             }
         } catch {
@@ -85,13 +87,18 @@ extension Serve {
 /// Reads one message, answers it, closes (flushing the answer first).
 final class OneMessageProtocol: StreamProtocol {
     private let answer: @Sendable ([UInt8], SocketAddress?) -> [UInt8]
+    private let logger: Logger
     private var transport: Transport?
 
-    init(answer: @escaping @Sendable ([UInt8], SocketAddress?) -> [UInt8]) {
+    init(answer: @escaping @Sendable ([UInt8], SocketAddress?) -> [UInt8], logger: Logger) {
         self.answer = answer
+        self.logger = logger
     }
 
-    func connectionMade(_ transport: Transport) { self.transport = transport }
+    func connectionMade(_ transport: Transport) {
+        self.transport = transport
+        ProxiedConnectionLog.log(transport.proxyHeader, client: transport.peerAddress, to: logger)
+    }
 
     func dataReceived(_ data: UnsafeRawBufferPointer) {
         guard let transport, !transport.isClosing else { return }

@@ -13,6 +13,11 @@ class OneMessageHandler: StreamRequestHandler {
     /// The reply to `message`.
     func answer(_ message: [UInt8]) -> [UInt8] { message }
 
+    override func setup() throws {
+        try super.setup()
+        ProxiedConnectionLog.log(proxyHeader, client: clientAddress, to: server.logger)
+    }
+
     override func handle() throws {
         if server.socket.type == .datagram {
             // An unbound Unix datagram client has no address: nothing to answer to.

@@ -25,8 +25,11 @@ public final class AsyncConnection {
         self.adapter = adapter
     }
 
-    /// The connected peer.
+    /// The connected peer: behind a proxy speaking the PROXY protocol, the original client.
     public var peerAddress: SocketAddress? { adapter.transport?.peerAddress }
+
+    /// The PROXY protocol header the connection started with, or nil (see ``Transport/proxyHeader``).
+    public var proxyHeader: ProxyHeader? { adapter.transport?.proxyHeader }
 
     /// The event loop the connection lives on (nil once it is closed): schedule timers on it with
     /// ``EventLoop/schedule(after:_:)``.

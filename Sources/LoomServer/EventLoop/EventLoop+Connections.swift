@@ -8,11 +8,13 @@ extension EventLoop {
         let fd = socket.fileDescriptor
         let configuration = group.configuration
         if configuration.noDelay { try? socket.setOption(.noDelay, true) }
-        let handler: any StreamProtocol
+        var handler: any StreamProtocol
         switch group.handler {
         case .protocolFactory(let make): handler = make()
         case .async(let body): handler = AsyncConnectionAdapter(body: body)
         }
+        // The PROXY stage goes first and hands the connection on once the header is in (its own file).
+        if let mode = configuration.server.proxyProtocol { handler = ProxyHeaderStage(inner: handler, mode: mode) }
         let transport = Transport(
             socket: socket, loop: self, handler: handler,
             highWaterMark: configuration.writeBufferHighWaterMark,

@@ -96,6 +96,13 @@ public final class EventLoopServer: Sendable {
             set { server.idleTimeout = newValue }
         }
 
+        /// Whether connections start with a PROXY protocol header
+        /// (``ServerConfiguration/proxyProtocol``). nil: never.
+        public var proxyProtocol: ProxyProtocolMode? {
+            get { server.proxyProtocol }
+            set { server.proxyProtocol = newValue }
+        }
+
         /// Creates a configuration.
         public init(
             host: String = "127.0.0.1", port: Int = 0, loops: Int? = nil, acceptStrategy: AcceptStrategy = .reusePort,

@@ -59,8 +59,14 @@ public final class Transport {
     /// from other threads, or schedule timers with ``EventLoop/schedule(after:_:)``.
     public var loop: EventLoop { eventLoop }
 
-    /// The connected peer, or nil if the kernel no longer knows it.
-    public var peerAddress: SocketAddress? { try? socket.peerAddress }
+    /// The connected peer, or nil if the kernel no longer knows it. Behind a proxy speaking the
+    /// PROXY protocol (``ServerConfiguration/proxyProtocol``), the original client the header named.
+    public var peerAddress: SocketAddress? { proxyHeader?.clientAddress ?? (try? socket.peerAddress) }
+
+    /// The PROXY protocol header the connection started with (its addresses and TLVs), or nil when
+    /// the server reads none or the client sent none (`.optional` mode). Set before the protocol's
+    /// `connectionMade`.
+    @exclusivity(unchecked) public internal(set) var proxyHeader: ProxyHeader?
 
     /// The local address of the connection.
     public var localAddress: SocketAddress? { try? socket.localAddress }

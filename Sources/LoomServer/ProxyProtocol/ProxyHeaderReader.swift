@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LoomSockets
 import LoomSystem
 import LoomThreading
@@ -85,12 +88,25 @@ public struct ProxyHeaderReader: Sendable {
                     try consumeExactly(peeked, from: socket, into: buffer, at: consumed, deadline: deadline)
                     consumed += peeked
                 } else {
-                    // The bytes may be the application's: leave them, look again a little later.
+                    // The bytes may be the application's. A peer that sent them and half-closed
+                    // will send no more: they are the application's (a peek cannot see that end
+                    // of file behind them; poll's POLLRDHUP can).
+                    if Self.peerHalfClosed(socket) { return nil }
+                    // Else leave them and look again a little later.
                     Thread.sleep(for: min(pause, deadline.remaining))
                     pause = min(pause * 2, .milliseconds(50))
                 }
             }
         }
+    }
+
+    /// True when the peer shut its sending side down (or the connection ended), without reading.
+    private static func peerHalfClosed(_ socket: Socket) -> Bool {
+        let readHangUp: Int16 = 0x2000  // POLLRDHUP: Linux's, which Glibc's module hides behind _GNU_SOURCE
+        var entry = pollfd(fd: socket.fileDescriptor, events: readHangUp, revents: 0)
+        let result = systemCall(.poll, on: socket.fileDescriptor) { _ in poll(&entry, 1, 0) }
+        guard case .success(let count) = result, count > 0 else { return false }
+        return entry.revents & (readHangUp | Int16(POLLHUP | POLLERR)) != 0
     }
 
     /// Reads exactly `count` bytes that a peek has shown are there.
