@@ -66,7 +66,13 @@ public final class Transport {
     /// The PROXY protocol header the connection started with (its addresses and TLVs), or nil when
     /// the server reads none or the client sent none (`.optional` mode). Set before the protocol's
     /// `connectionMade`.
-    @exclusivity(unchecked) public internal(set) var proxyHeader: ProxyHeader?
+    public internal(set) var proxyHeader: ProxyHeader? {
+        get { proxyHeaderBox?.header }
+        set { proxyHeaderBox = newValue.map(ProxyHeaderBox.init) }
+    }
+    /// Boxed: a header with its two addresses is a few hundred bytes, which every transport would
+    /// carry inline, PROXY protocol or not (ten thousand idle connections are the design case).
+    @exclusivity(unchecked) private var proxyHeaderBox: ProxyHeaderBox?
 
     /// The local address of the connection.
     public var localAddress: SocketAddress? { try? socket.localAddress }
@@ -334,4 +340,10 @@ public final class Transport {
             if state == .open { handler.resumeWriting() }
         }
     }
+}
+
+/// A PROXY header on the heap, so that a transport without one pays a pointer.
+private final class ProxyHeaderBox {
+    let header: ProxyHeader
+    init(_ header: ProxyHeader) { self.header = header }
 }
