@@ -260,6 +260,8 @@ private func isPortFree(_ port: Int) throws -> Bool {
             (["--host", "nonexistent.invalid", "--port", "0"], "nonexistent.invalid"),
             (["--unix", "/nonexistent-loom-dir/x.sock"], "no such file or directory"),
             (["--handler", "shout"], "handler"),
+            (["--udp", "--port", "0", "--proxy-protocol", "required"], "--proxy-protocol needs a stream server"),
+            (["--proxy-protocol", "sometimes", "--port", "0"], "proxy-protocol"),
         ]
         for (arguments, message) in cases {
             let start = ContinuousClock.now
