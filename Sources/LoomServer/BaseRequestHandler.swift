@@ -1,4 +1,5 @@
 import LoomSockets
+import LoomTLS
 
 /// Python's `socketserver.BaseRequestHandler`: one object per request. Subclass it and override
 /// ``handle()``; ``setup()`` runs before it and ``finish()`` after it, even when it throws.
@@ -26,6 +27,14 @@ open class BaseRequestHandler {
     public let server: BaseServer
     /// For a datagram server, the datagram received (Python's `request[0]`); empty for a stream.
     public internal(set) var packet: [UInt8] = []
+    /// With ``ServerConfiguration/tls``: the TLS stream over ``request``, its handshake done
+    /// (Python's `request` is then the `SSLSocket`). Read and write through it (or ``stream``),
+    /// never through `request`, which carries the ciphertext. Nil for a plaintext server.
+    public internal(set) var tlsStream: TLSSocket?
+
+    /// What the handler reads and writes: ``tlsStream`` when the server serves TLS, else
+    /// ``request`` itself. ``StreamRequestHandler``'s `rfile` and `wfile` sit on it.
+    public var stream: any ByteStream { tlsStream ?? request }
 
     /// Called by the server for every request. Subclasses that add stored properties with
     /// default values inherit it; those that define their own initialiser must call this one.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomSockets
+import LoomTLS
 
 /// The settings Python keeps as class attributes (`allow_reuse_address`, `request_queue_size`, …),
 /// plus Loom's protections against floods and silent peers.
@@ -38,6 +39,13 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// How long a graceful shutdown lets open connections finish before closing them: what
     /// `shutdown()` of an ``EventLoopServer`` and a service lifecycle's graceful shutdown use.
     public var gracePeriod: Duration = .seconds(5)
+    /// Serve TLS with this server-side context (Python: `get_request` returns
+    /// `context.wrap_socket(conn, server_side=True)`); nil serves plaintext. See ``TLSSetting``.
+    public var tls: TLSContext? {
+        get { tlsSetting.context }
+        set { tlsSetting = TLSSetting(newValue) }
+    }
+    var tlsSetting = TLSSetting(nil)
 
     /// Creates a configuration; every parameter has Python's default or a safer one.
     public init(
@@ -48,7 +56,8 @@ public struct ServerConfiguration: Sendable, Hashable {
         idleTimeout: Duration? = nil,
         maxPacketSize: Int = 65_536,
         threadStackSize: Int? = nil,
-        threadName: String = "loom-handler"
+        threadName: String = "loom-handler",
+        tls: TLSContext? = nil
     ) {
         self.allowReuseAddress = allowReuseAddress
         self.allowReusePort = allowReusePort
@@ -58,6 +67,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.maxPacketSize = maxPacketSize
         self.threadStackSize = threadStackSize
         self.threadName = threadName
+        self.tls = tls
     }
 
     func validate(_ concurrency: Concurrency) throws(ServerError) {
@@ -75,6 +85,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         if let idleTimeout, idleTimeout <= .zero {
             throw .invalidConfiguration("idleTimeout must be positive")
         }
+        try tlsSetting.validate()
         if gracePeriod < .zero {
             throw .invalidConfiguration("gracePeriod cannot be negative")
         }

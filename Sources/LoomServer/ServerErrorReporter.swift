@@ -1,5 +1,6 @@
 import Logging
 import LoomSockets
+import LoomTLS
 
 /// The one error path of both server families: what a handler threw, or what failed while
 /// accepting, goes to the server's `Logger`, classified the same way for threads and event loops,
@@ -35,6 +36,12 @@ struct ServerErrorReporter: Sendable {
             default:
                 break
             }
+        }
+        if let tlsError = error as? TLSError {
+            // One line naming the peer and OpenSSL's reason: a port scanner, a plaintext client or
+            // a client whose certificate is refused is the client's failure, not the server's.
+            logger.warning("TLS with \(client) failed: \(tlsError)", metadata: metadata)
+            return
         }
         if let handlerName { metadata["handler"] = "\(handlerName)" }
         logger.error("Exception occurred during processing of request from \(client)", metadata: metadata)
