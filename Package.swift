@@ -115,7 +115,7 @@ let package = Package(
         // real HAProxy on loopback); used by test targets only, never by a product.
         .target(
             name: "LoomTestSupport",
-            dependencies: ["LoomThreading", "LoomSockets"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomSystem", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LoomTestSupport",
             swiftSettings: swiftSettings
         ),
