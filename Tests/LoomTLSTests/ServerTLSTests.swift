@@ -177,3 +177,27 @@ extension TLSTests {
         #expect(a.hashValue == ServerConfiguration(tls: context).hashValue)
     }
 }
+
+extension TLSTests {
+    /// Without an idle timeout a stalled handshake is still dropped, after the documented 10 s
+    /// default, on both families at once (one wait for both).
+    @Test func stalledHandshakeIsDroppedByTheDefaultTimeout() throws {
+        let context = try Certificates.shared().serverContext()
+        let servers = try [Engine.threading, .eventloop].map { try TLSEchoServer($0, context: context, idleTimeout: nil) }
+        defer { servers.forEach { $0.stop() } }
+        let start = ContinuousClock.now
+        let sockets = try servers.map { server in
+            let socket = try server.connectRaw(timeout: .seconds(40))
+            try socket.sendAll([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+            return socket
+        }
+        defer { sockets.forEach { $0.close() } }
+        for (server, socket) in zip(servers, sockets) {
+            _ = try? socket.recv(maxBytes: 100)  // end of file (or a reset) when the server drops it
+            let waited = ContinuousClock.now - start
+            #expect(waited >= .seconds(9) && waited < .seconds(35), "\(server.engine): \(waited)")
+            #expect(eventually(.seconds(20)) { server.tlsLines.contains { $0.lowercased().contains("tls handshake") } },
+                    "\(server.engine): \(server.tlsLines)")
+        }
+    }
+}

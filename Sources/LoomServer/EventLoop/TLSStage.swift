@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LoomSockets
 import LoomSystem
 import LoomTLS
@@ -42,13 +45,17 @@ final class TLSStage {
         stage.handshakeTimer = transport.eventLoop.schedule(after: handshakeTimeout) {
             guard let transport = target.value.transport, let stage = transport.tls,
                   !stage.protocolStarted, transport.state != .closed else { return }
-            transport.eventLoop.report(
-                TLSError("tls handshake", kind: .transport,
-                         reason: "no handshake within \(handshakeTimeout); closing the connection",
-                         socketError: SocketError("tls handshake", kind: .timedOut, detail: "handshake timeout")),
-                peer: transport.peerAddress)
             transport.terminate(SocketError.idleTimeout)
         }
+    }
+
+    /// The connection is being dropped for silence (this stage's timer, or the idle sweep,
+    /// whichever came first) before its handshake completed: one line says so.
+    func reportHandshakeTimeout(_ transport: Transport) {
+        transport.eventLoop.report(
+            TLSError("tls handshake", kind: .transport, reason: "no complete handshake in time; closing the connection",
+                     socketError: SocketError("tls handshake", kind: .timedOut, errno: ETIMEDOUT, detail: "handshake timeout")),
+            peer: transport.peerAddress)
     }
 
     // MARK: Inbound

@@ -288,6 +288,9 @@ public final class Transport {
     /// Closes the connection now, dropping what is buffered (the idle timeout, the end of the
     /// grace period): `connectionLost(error)` follows.
     func terminate(_ error: any Error) {
+        if let tls, !tls.protocolStarted, state != .closed, (error as? SocketError)?.kind == .timedOut {
+            tls.reportHandshakeTimeout(self)
+        }
         writeBuffer.removeAll()
         lose(error)
     }
