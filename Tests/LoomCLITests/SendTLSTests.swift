@@ -210,6 +210,22 @@ private final class PythonTLSServer {
         #expect(log.contains("TLS with 127.0.0.1") && log.contains("certificate"), "\(log)")
     }
 
+    /// `loom bench --tls` against `loom serve --tls-*`: verified echoes, and with --handshakes a
+    /// handshake count; a server it cannot verify is an error, not a measurement.
+    @Test func benchSpeaksTLS() throws {
+        let (child, line) = try serve(tlsArguments(["--mode", "eventloop", "--loops", "1", "--handler", "echo"]))
+        defer { child.signal(SIGTERM); _ = child.wait(timeout: .seconds(10)) }
+        let common = ["bench", "--tls", "--port", "\(port(of: line))", "-c", "2", "-d", "1", "-w", "0.2", "--json"]
+        let echo = try execute(loomBinary, common + ["--tls-ca", certificateFolder + "/ca.pem"], timeout: 30)
+        #expect(echo.0 == 0, "\(echo.1) \(echo.2)")
+        #expect(echo.1.contains("\"errors\": 0") && !echo.1.contains("\"requests\": 0,"), "\(echo.1)")
+        let handshakes = try execute(loomBinary, common + ["--insecure", "--handshakes"], timeout: 30)
+        #expect(handshakes.0 == 0, "\(handshakes.2)")
+        #expect(handshakes.1.contains("handshakes_per_s") && !handshakes.1.contains("\"handshakes_per_s\": 0}"), "\(handshakes.1)")
+        let unverified = try execute(loomBinary, common, timeout: 30)  // the system's roots do not know the test CA
+        #expect(unverified.0 != 0, "\(unverified.1)")
+    }
+
     /// A certificate or key that cannot be used: one line naming the file and the reason,
     /// exit 1, nothing listening.
     @Test func badCertificateOrKeyIsOneLineAndExitOne() throws {
