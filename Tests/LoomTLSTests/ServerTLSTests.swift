@@ -201,3 +201,47 @@ extension TLSTests {
         }
     }
 }
+
+/// Counts its callbacks: `connectionLost` must only ever follow `connectionMade`.
+final class CountingProtocol: StreamProtocol {
+    static let made = Shared(0)
+    static let lost = Shared(0)
+    var transport: Transport?
+    func connectionMade(_ transport: Transport) {
+        self.transport = transport
+        Self.made.update { $0 += 1 }
+    }
+    func dataReceived(_ data: UnsafeRawBufferPointer) { transport?.write(data) }
+    func connectionLost(_ error: (any Error)?) {
+        transport = nil
+        Self.lost.update { $0 += 1 }
+    }
+}
+
+extension TLSTests {
+    /// A connection whose handshake fails was never made for its protocol: no `connectionLost`,
+    /// as asyncio's SSLProtocol; a completed one gets both, once.
+    @Test func failedHandshakeNeverReachesTheProtocol() throws {
+        let settings = EventLoopServer.Configuration(
+            port: 0, server: ServerConfiguration(idleTimeout: .seconds(5), tls: try Certificates.shared().serverContext()), loops: 1)
+        let log = LogRecorder()
+        let server = try EventLoopServer(configuration: settings, logger: log.logger) { CountingProtocol() }
+        server.start()
+        defer { server.shutdown(gracePeriod: .seconds(1)) }
+        let port = server.serverAddress.port
+        for bytes in [Array("GET / HTTP/1.0\r\n\r\n".utf8), [0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]] {
+            let socket = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(20))
+            try socket.sendAll(bytes)
+            _ = try? socket.recv(maxBytes: 100)
+            socket.close()
+        }
+        #expect(eventually(.seconds(20)) { server.connectionCount == 0 })
+        #expect(CountingProtocol.made.value == 0 && CountingProtocol.lost.value == 0)
+        let tls = try Certificates.shared().clientContext().connect(host: "127.0.0.1", port: port, timeout: .seconds(20), serverHostname: "localhost")
+        try tls.sendAll("made")
+        #expect(try tls.recv(maxBytes: 10) == Array("made".utf8))
+        tls.close()
+        #expect(eventually(.seconds(20)) { CountingProtocol.lost.value == 1 })
+        #expect(CountingProtocol.made.value == 1)
+    }
+}
