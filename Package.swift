@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // The system's OpenSSL 3 (Debian's libssl-dev): no vendored copy.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // The only C in Loom: what Glibc does not expose to Swift (epoll, eventfd, accept4, gettid, futex).
         .target(name: "CLoomShims"),
         // The internal foundation (package access, no product): one clock, one lock family, one
@@ -46,19 +48,18 @@ let package = Package(
             dependencies: ["LoomSystem", "CLoomShims"],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "LoomServer",
-            dependencies: [
-                "LoomSystem", "LoomThreading", "LoomSockets", "CLoomShims",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // The system's OpenSSL 3 (Debian's libssl-dev): no vendored copy.
-        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // Python's `ssl` (sockets → TLS → servers: the servers wrap connections with it).
         .target(
             name: "LoomTLS",
             dependencies: ["LoomSockets", "LoomSystem", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LoomServer",
+            dependencies: [
+                "LoomSystem", "LoomThreading", "LoomSockets", "LoomTLS", "CLoomShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Both server families as swift-service-lifecycle Services.
@@ -114,7 +115,7 @@ let package = Package(
         // real HAProxy on loopback); used by test targets only, never by a product.
         .target(
             name: "LoomTestSupport",
-            dependencies: ["LoomThreading", "LoomSockets"],
+            dependencies: ["LoomThreading", "LoomSockets", "LoomSystem", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LoomTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -142,7 +143,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomSockets", "LoomThreading", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoomTLSTests", dependencies: ["LoomTLS", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoomServiceLifecycleTests",
             dependencies: [

@@ -7,6 +7,7 @@
 #   Benchmarks/soak.sh                      # 600 s per mode (the issue's ten minutes)
 #   SOAK_SECONDS=60 Benchmarks/soak.sh      # the CI version
 #   SOAK_MODES="eventloop async" SOAK_OUT=/tmp/soak Benchmarks/soak.sh
+#   SOAK_MODES="threading+tls eventloop+tls" ...  # over TLS, with TLS's own hostile clients
 #   SOAK_CONFIG=release, or SOAK_LOOM=/path/to/loom to soak a given binary
 #
 # Passes (exit 0) when, in every mode, nothing crashed, every well-behaved request got its exact
@@ -14,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_MODE=${SOAK_SECONDS:-600}
-MODES=${SOAK_MODES:-"serial threading pool eventloop async"}
+MODES=${SOAK_MODES:-"serial threading pool eventloop async threading+tls eventloop+tls"}
 OUT=${SOAK_OUT:-Benchmarks/soak/results}
 CONFIG=${SOAK_CONFIG:-debug}
 mkdir -p "$OUT"
@@ -29,7 +30,8 @@ fi
 status=0
 for mode in $MODES; do
   echo "== soak: $mode, ${SECONDS_PER_MODE} s"
-  python3 Benchmarks/soak/soak.py --loom "$LOOM" --mode "$mode" --seconds "$SECONDS_PER_MODE" --out "$OUT" \
+  tls=(); [[ "$mode" == *+tls ]] && tls=(--tls)
+  python3 Benchmarks/soak/soak.py --loom "$LOOM" --mode "${mode%+tls}" "${tls[@]}" --seconds "$SECONDS_PER_MODE" --out "$OUT" \
     || { echo "soak: $mode FAILED (see $OUT/soak-$mode.json, $OUT/$mode-server.log)" >&2; status=1; }
 done
 python3 Benchmarks/soak/summary.py "$OUT" > "$OUT/summary.md" && cat "$OUT/summary.md"

@@ -8,7 +8,7 @@ every socket operation by a timeout. Exit status 0 when the run passes:
   - every well-behaved request got its exact reply (no failure, no mismatch);
   - no sample after the warm-up exceeds the warm-up's peak by more than 10 %.
 """
-import argparse, json, os, random, signal, socket, struct, subprocess, sys, threading, time
+import argparse, json, os, random, signal, socket, ssl, struct, subprocess, sys, tempfile, threading, time
 
 WARMUP_FRACTION = 0.25          # the first quarter of the run (at least 10 s) is the warm-up
 GROWTH_ALLOWED = 1.10
@@ -31,10 +31,36 @@ class Tally:
             self.failures.append(what)
 
 
+TLS_CLIENT = None                # an ssl.SSLContext when the run is over TLS (--tls)
+
+
 def connect(port, timeout=10.0):
+    """A plain TCP connection: what the hostile clients use, TLS port or not."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.settimeout(timeout)
     return s
+
+
+def connect_speaking(port, timeout=10.0):
+    """A connection speaking the server's protocol: TLS (handshake done) when the run is over TLS."""
+    s = connect(port, timeout)
+    if TLS_CLIENT is None:
+        return s
+    try:
+        return TLS_CLIENT.wrap_socket(s, server_hostname="localhost")
+    except BaseException:
+        s.close()
+        raise
+
+
+def make_certificate(folder):
+    """A throwaway self-signed certificate for localhost/127.0.0.1, made now: no key is committed."""
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return cert, key
 
 
 def recv_exactly(s, n):
@@ -54,7 +80,7 @@ def well_behaved(port, deadline, tally, rng, request_timeout):
         if time.monotonic() >= deadline:
             return
         try:
-            with connect(port, request_timeout) as s:
+            with connect_speaking(port, request_timeout) as s:
                 for _ in range(rng.randint(1, 5)):
                     line = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 2048))).replace(b"\n", b"") + b"\n"
                     s.sendall(line)
@@ -63,9 +89,12 @@ def well_behaved(port, deadline, tally, rng, request_timeout):
                         tally.fail(f"wrong reply: {len(reply)} bytes for {len(line)}")
                     else:
                         tally.add("verified")
-                s.shutdown(socket.SHUT_WR)
-                if s.recv(1) != b"":
-                    tally.fail("bytes after the last reply")
+                if TLS_CLIENT is None:
+                    s.shutdown(socket.SHUT_WR)
+                    if s.recv(1) != b"":
+                        tally.fail("bytes after the last reply")
+                else:
+                    s.unwrap()      # close_notify both ways: the server ends the session cleanly
         except (OSError, EOFError) as error:
             tally.fail(f"well-behaved client: {error!r}")
 
@@ -157,7 +186,54 @@ def never_read(port, rng, stop):
         s.close()
 
 
+def stalled_handshake(port, rng, stop):
+    """The start of a real ClientHello, then silence: the server must drop it at its timeout."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    hello = ssl.create_default_context().wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        hello.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    record = outgoing.read()
+    with connect(port) as s:
+        s.sendall(record[: rng.randint(1, max(1, len(record) - 1))])
+        for _ in range(40):
+            if stop():
+                break
+            try:
+                if s.recv(4096) == b"":
+                    break           # dropped, as it should be
+            except socket.timeout:
+                pass
+            time.sleep(0.1)
+
+
+def no_close_notify(port, rng, stop):
+    """A full handshake and one echo, then a bare close (or a reset) instead of close_notify."""
+    s = connect_speaking(port)
+    try:
+        s.sendall(b"bye\n")
+        recv_exactly(s, 4)
+        if rng.random() < 0.5:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except EOFError:
+        pass
+    finally:
+        s.close()
+
+
+def plaintext_request(port, rng, stop):
+    """An HTTP request on the TLS port."""
+    with connect(port) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try:
+            s.recv(4096)
+        except OSError:
+            pass
+
+
 HOSTILE = ["slowloris", "reset_mid_write", "flood", "garbage", "megabyte_line", "half_close", "never_read"]
+TLS_HOSTILE = ["stalled_handshake", "no_close_notify", "plaintext_request"]
 
 
 def hostile(port, deadline, tally, rng, index, max_connections, flood_lock):
@@ -244,12 +320,22 @@ def main():
     p.add_argument("--hostile", type=int, default=6)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=12)
+    p.add_argument("--tls", action="store_true", help="serve over TLS (a certificate made now) and add TLS's hostile clients")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
     command = [args.loom, "serve", "--mode", args.mode, "--port", "0", "--host", "127.0.0.1",
                "--handler", "echo", "--max-connections", str(args.max_connections),
                "--timeout", str(args.idle_timeout)]
+    label = args.mode
+    if args.tls:
+        global TLS_CLIENT
+        cert, key = make_certificate(tempfile.mkdtemp(prefix="loom-soak-tls-"))
+        command += ["--tls-cert", cert, "--tls-key", key]
+        TLS_CLIENT = ssl.create_default_context(cafile=cert)
+        HOSTILE.extend(TLS_HOSTILE)
+        label = f"{args.mode}+tls"
+    args.mode = label                # file names, the chart and the verdict say which run it was
     log = open(os.path.join(args.out, f"{args.mode}-server.log"), "w")
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
     line = server.stdout.readline()
@@ -310,7 +396,7 @@ def main():
         if worst > peaks[n] * GROWTH_ALLOWED:
             growth.append(f"{n}: {worst} after the warm-up, peak {peaks[n]} during it")
     chart = os.path.join(args.out, f"soak-{args.mode}.svg")
-    svg_chart(f"loom serve --mode {args.mode}: {args.seconds:.0f} s soak", samples, warmup, chart)
+    svg_chart(f"loom serve --mode {label}: {args.seconds:.0f} s soak", samples, warmup, chart)
 
     result = {
         "mode": args.mode, "seconds": args.seconds, "warmup": warmup,

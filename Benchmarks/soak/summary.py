@@ -4,7 +4,7 @@ import json, os, sys
 
 folder = sys.argv[1]
 rows = []
-for mode in ("serial", "threading", "pool", "eventloop", "async", "tls"):
+for mode in ("serial", "threading", "pool", "eventloop", "async", "threading+tls", "pool+tls", "eventloop+tls", "async+tls"):
     path = os.path.join(folder, f"soak-{mode}.json")
     if not os.path.exists(path):
         continue

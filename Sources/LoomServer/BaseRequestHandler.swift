@@ -1,4 +1,5 @@
 import LoomSockets
+import LoomTLS
 
 /// Python's `socketserver.BaseRequestHandler`: one object per request. Subclass it and override
 /// ``handle()``; ``setup()`` runs before it and ``finish()`` after it, even when it throws.
@@ -33,6 +34,14 @@ open class BaseRequestHandler {
     /// When it names the original client, ``clientAddress`` is that client; its TLVs (``ProxyHeader/tlvs``,
     /// ``ProxyHeader/tls``, ``ProxyHeader/uniqueID``) carry what the proxy knows. Set before ``setup()``.
     public internal(set) var proxyHeader: ProxyHeader?
+    /// With ``ServerConfiguration/tls``: the TLS stream over ``request``, its handshake done
+    /// (Python's `request` is then the `SSLSocket`). Read and write through it (or ``stream``),
+    /// never through `request`, which carries the ciphertext. Nil for a plaintext server.
+    public internal(set) var tlsStream: TLSSocket?
+
+    /// What the handler reads and writes: ``tlsStream`` when the server serves TLS, else
+    /// ``request`` itself. ``StreamRequestHandler``'s `rfile` and `wfile` sit on it.
+    public var stream: any ByteStream { tlsStream ?? request }
 
     /// Called by the server for every request. Subclasses that add stored properties with
     /// default values inherit it; those that define their own initialiser must call this one.

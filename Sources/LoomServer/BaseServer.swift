@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import LoomSockets
 import LoomSystem
+import LoomTLS
 import Synchronization
 
 /// Python's `socketserver.BaseServer` together with the socket half of `TCPServer`: a socket,
@@ -373,7 +374,7 @@ open class BaseServer: @unchecked Sendable {
     open func getRequest() throws(SocketError) -> (request: ServerRequest, clientAddress: SocketAddress) {
         if socket.type == .stream {
             let (connection, address) = try socket.accept()
-            return (ServerRequest(socket: connection), address)
+            return (ServerRequest(socket: connection, tls: try wrapForTLS(connection)), address)
         }
         let (packet, address) = try socket.recvFrom(maxBytes: configuration.maxPacketSize)
         return (ServerRequest(socket: socket, packet: packet), address)
@@ -415,25 +416,32 @@ open class BaseServer: @unchecked Sendable {
 
     /// Python's `finish_request`: makes the request's handler (from the handler class or the
     /// factory) and runs its `setup`, `handle` and `finish`. Applies
-    /// ``ServerConfiguration/idleTimeout`` to a connection first. With
-    /// ``ServerConfiguration/proxyProtocol`` on, the header was read before this step and
-    /// `clientAddress` is already the original client's. Runs on the request's thread;
+    /// ``ServerConfiguration/idleTimeout`` to a connection first, and with
+    /// ``ServerConfiguration/tls`` runs the TLS handshake here, on the request's thread. With
+    /// ``ServerConfiguration/proxyProtocol`` on, the PROXY header was read before this step (before
+    /// the handshake) and `clientAddress` is already the original client's. Runs on the request's thread;
     /// what it throws goes to ``handleError(_:clientAddress:)``.
     open func finishRequest(_ request: ServerRequest, clientAddress: SocketAddress) throws {
         if request.socket !== socket, let idleTimeout = configuration.idleTimeout {
             request.socket.timeout = idleTimeout
         }
+        if let tls = request.tls { try handshake(tls) }
         let handler = try makeHandler.make(request.socket, clientAddress, self)
         if let packet = request.packet { handler.packet = packet }
         handler.proxyHeader = request.proxyHeader
+        handler.tlsStream = request.tls
         try handler.run()
     }
 
     /// Python's `shutdown_request`: half-closes a connection (so the peer reads end-of-file after
-    /// everything sent), then ``closeRequest(_:)``. Called once per request, also for a request
+    /// everything sent; over TLS after a close_notify), then ``closeRequest(_:)``. Called once per request, also for a request
     /// refused by ``verifyRequest(_:clientAddress:)`` or taken after ``shutdown()``.
     open func shutdownRequest(_ request: ServerRequest) {
-        if request.socket !== socket { try? request.socket.shutdown(.write) }
+        if let tls = request.tls {
+            shutdownTLS(tls)
+        } else if request.socket !== socket {
+            try? request.socket.shutdown(.write)
+        }
         closeRequest(request)
     }
 

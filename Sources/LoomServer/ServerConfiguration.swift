@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LoomSockets
+import LoomTLS
 
 /// The settings Python keeps as class attributes (`allow_reuse_address`, `request_queue_size`, …),
 /// plus Loom's protections against floods and silent peers.
@@ -54,6 +55,13 @@ public struct ServerConfiguration: Sendable, Hashable {
 
     /// The time a connection's PROXY header has: ``idleTimeout``, else ``defaultProxyHeaderTimeout``.
     var proxyHeaderTimeout: Duration { idleTimeout ?? Self.defaultProxyHeaderTimeout }
+    /// Serve TLS with this server-side context (Python: `get_request` returns
+    /// `context.wrap_socket(conn, server_side=True)`); nil serves plaintext. See ``TLSSetting``.
+    public var tls: TLSContext? {
+        get { tlsSetting.context }
+        set { tlsSetting = TLSSetting(newValue) }
+    }
+    var tlsSetting = TLSSetting(nil)
 
     /// Creates a configuration; every parameter has Python's default or a safer one.
     public init(
@@ -65,6 +73,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         maxPacketSize: Int = 65_536,
         threadStackSize: Int? = nil,
         threadName: String = "loom-handler",
+        tls: TLSContext? = nil,
         proxyProtocol: ProxyProtocolMode? = nil
     ) {
         self.allowReuseAddress = allowReuseAddress
@@ -76,6 +85,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.threadStackSize = threadStackSize
         self.threadName = threadName
         self.proxyProtocol = proxyProtocol
+        self.tls = tls
     }
 
     func validate(_ concurrency: Concurrency) throws(ServerError) {
@@ -93,6 +103,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         if let idleTimeout, idleTimeout <= .zero {
             throw .invalidConfiguration("idleTimeout must be positive")
         }
+        try tlsSetting.validate()
         if gracePeriod < .zero {
             throw .invalidConfiguration("gracePeriod cannot be negative")
         }

@@ -1,5 +1,6 @@
 import Logging
 import LoomSockets
+import LoomTLS
 
 /// The one error path of both server families: what a handler threw, or what failed while
 /// accepting, goes to the server's `Logger`, classified the same way for threads and event loops,
@@ -38,6 +39,12 @@ struct ServerErrorReporter: Sendable {
         }
         if error is ProxyProtocolError {
             logger.warning("refused a connection's PROXY header", metadata: metadata)
+            return
+        }
+        if let tlsError = error as? TLSError {
+            // One line naming the peer and OpenSSL's reason: a port scanner, a plaintext client or
+            // a client whose certificate is refused is the client's failure, not the server's.
+            logger.warning("TLS with \(client) failed: \(tlsError)", metadata: metadata)
             return
         }
         if let handlerName { metadata["handler"] = "\(handlerName)" }

@@ -34,11 +34,11 @@ open class StreamRequestHandler: BaseRequestHandler {
     private var reader: BufferedReader?
     private var writer: SocketWriter?
 
-    /// A buffered reader on the connection (Python's `rfile`): `readLine()`, `read(exactly:)`,
+    /// A buffered reader on the connection (Python's `rfile`; over TLS, on the TLS stream): `readLine()`, `read(exactly:)`,
     /// `read(upTo:)`. Created on first use; mixing it with `connection.recv` loses buffered bytes.
     public var rfile: BufferedReader {
         if let reader { return reader }
-        let made = BufferedReader(connection)
+        let made = BufferedReader(stream)
         reader = made
         return made
     }
@@ -46,7 +46,7 @@ open class StreamRequestHandler: BaseRequestHandler {
     /// The writer to the connection (Python's `wfile`), buffered as ``writeBufferSize`` says.
     public var wfile: SocketWriter {
         if let writer { return writer }
-        let made = SocketWriter(connection, bufferSize: writeBufferSize)
+        let made = SocketWriter(stream, bufferSize: writeBufferSize)
         writer = made
         return made
     }

@@ -18,9 +18,13 @@ struct Bench: ParsableCommand {
             Examples:
               loom bench --port 9999 --connections 128 --duration 5
               loom bench --port 9999 --connections 10000 --connect-only --duration 10
+              loom bench --port 9443 --tls --tls-ca ca.pem --connections 16
+              loom bench --port 9443 --tls --insecure --handshakes
             """)
 
     @OptionGroup var options: BenchOptions
+
+    @OptionGroup var tls: BenchTLSOptions
 
     func run() throws {
         let address: SocketAddress
@@ -44,6 +48,7 @@ struct Bench: ParsableCommand {
 
         var options = options
         options.host = address.host  // the report names the address measured
+        if tls.enabled { return try runTLS(options) }
         let live = isatty(1) == 1 && !options.json
         let runner = try BenchRunner(options: options, showsProgress: live) { line in
             Console.bytes(Array(("\r\u{1B}[2K" + line).utf8))
@@ -56,6 +61,33 @@ struct Bench: ParsableCommand {
             throw ExitCode.failure
         }
         if !options.connectOnly && result.requests == 0 { throw ExitCode.failure }
+        if result.errors > 0 { throw ExitCode(3) }
+    }
+
+    /// `--tls`: a thread per connection on blocking TLS streams (see ``TLSBenchRunner``).
+    private func runTLS(_ options: BenchOptions) throws {
+        if options.connectOnly || options.pipeline != 1 {
+            Console.error("loom bench: --tls measures ping-pong only (no --connect-only, no --pipeline)")
+            throw ExitCode(2)
+        }
+        let runner: TLSBenchRunner
+        do throws(TLSError) { runner = try TLSBenchRunner(options: options, tls: tls) } catch {
+            Console.error("loom bench: \(error)")
+            throw ExitCode(2)
+        }
+        let (result, handshakesPerSecond) = runner.run()
+        var report = options.json ? BenchReport.json(result, options) : BenchReport.text(result, options)
+        if tls.handshakes {
+            report = options.json
+                ? String(report.dropLast()) + ", \"handshakes_per_s\": \(Int(handshakesPerSecond.rounded()))}"
+                : report + "\nhandshakes    \(Int(handshakesPerSecond.rounded()))/s (a new TLS connection per request)"
+        }
+        Console.line(report)
+        if result.connected == 0 {
+            Console.error("loom bench: could not connect over TLS to \(options.host):\(options.port) (\(result.connectErrors) errors)")
+            throw ExitCode.failure
+        }
+        if result.requests == 0 { throw ExitCode.failure }
         if result.errors > 0 { throw ExitCode(3) }
     }
 

@@ -60,6 +60,8 @@ struct Serve: ParsableCommand {
     @Option(help: "The text the reply handler answers with.")
     var reply = "不要回答,不要回答,不要回答"
 
+    @OptionGroup var tls: ServeTLSOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard ServeHandler(rawValue: handler) != nil else {
@@ -69,6 +71,7 @@ struct Serve: ParsableCommand {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if let timeout { try SecondsOption.check(timeout, option: "--timeout", allowZero: false) }
         if proxyProtocol != nil && udp { throw ValidationError("--proxy-protocol needs a stream server (no --udp)") }
+        try tls.validate(udp: udp)
     }
 
     func run() throws {
@@ -79,11 +82,12 @@ struct Serve: ParsableCommand {
 
         LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
         let logger = Logger(label: "loom.serve")
-        if mode == .eventloop || mode == .async { return try runEventLoop(stop: stop, logger: logger) }
+        let context = try tls.makeContext()
+        if mode == .eventloop || mode == .async { return try runEventLoop(stop: stop, logger: logger, tls: context) }
 
         let server: BaseServer
         do throws(ServerError) {
-            server = try makeServer(logger: logger)
+            server = try makeServer(logger: logger, tls: context)
         } catch {
             Console.error("loom serve: \(error)")
             throw ExitCode.failure
@@ -114,16 +118,16 @@ struct Serve: ParsableCommand {
         }
     }
 
-    private func makeServer(logger: Logger) throws(ServerError) -> BaseServer {
+    private func makeServer(logger: Logger, tls: TLSContext?) throws(ServerError) -> BaseServer {
         switch ServeHandler(rawValue: handler)! {
         case .upper:
-            return try makeServer(logger: logger) { UpperHandler(request: $0, clientAddress: $1, server: $2) }
+            return try makeServer(logger: logger, tls: tls) { UpperHandler(request: $0, clientAddress: $1, server: $2) }
         case .echo:
-            return try makeServer(logger: logger) { EchoHandler(request: $0, clientAddress: $1, server: $2) }
+            return try makeServer(logger: logger, tls: tls) { EchoHandler(request: $0, clientAddress: $1, server: $2) }
         case .reply:
             // The text reaches each handler through the factory: no global to set before serving.
             let text = Array(reply.utf8)
-            return try makeServer(logger: logger) {
+            return try makeServer(logger: logger, tls: tls) {
                 let handler = ReplyHandler(request: $0, clientAddress: $1, server: $2)
                 handler.reply = text
                 return handler
@@ -132,7 +136,7 @@ struct Serve: ParsableCommand {
     }
 
     private func makeServer<Handler: BaseRequestHandler>(
-        logger: Logger, handlerFactory: @escaping RequestHandlerFactory<Handler>
+        logger: Logger, tls: TLSContext?, handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) -> BaseServer {
         let configuration = ServerConfiguration(
             allowReuseAddress: true,
@@ -140,6 +144,7 @@ struct Serve: ParsableCommand {
             maxConnections: maxConnections,
             idleTimeout: timeout.map(SecondsOption.duration),
             threadStackSize: Serve.handlerStackSize,
+            tls: tls,
             proxyProtocol: proxyProtocol?.mode
         )
         let concurrency = concurrency()
@@ -179,10 +184,11 @@ struct Serve: ParsableCommand {
     /// connections then reserve 2.5 GB of address space instead of 80 GB.
     static let handlerStackSize = 256 * 1024
 
-    /// `tcp://127.0.0.1:9999`, `udp://[::1]:5353`, `unix:/tmp/loom.sock`.
+    /// `tcp://127.0.0.1:9999`, `udp://[::1]:5353`, `unix:/tmp/loom.sock`, `tls://127.0.0.1:9999`.
     static func url(of server: BaseServer) -> String {
         let address = server.serverAddress
-        if address.family == .unix { return "unix:\(address.path ?? "")" }
+        if address.family == .unix { return "\(server.configuration.tls == nil ? "unix" : "tls+unix"):\(address.path ?? "")" }
+        if server.configuration.tls != nil { return "tls://\(address)" }
         return "\(server.socket.type == .datagram ? "udp" : "tcp")://\(address)"
     }
 }

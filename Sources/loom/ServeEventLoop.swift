@@ -9,7 +9,7 @@ import Loom
 /// (async/await handlers), both on ``EventLoopServer``: one event loop per CPU by default, the
 /// same handlers, output and signal handling as the threaded modes.
 extension Serve {
-    func runEventLoop(stop: StopRequest, logger: Logger) throws {
+    func runEventLoop(stop: StopRequest, logger: Logger, tls: TLSContext?) throws {
         var inherited: Socket?
         if systemd {
             do throws(SocketError) { inherited = try Serve.inheritedSocket() } catch {
@@ -34,9 +34,14 @@ extension Serve {
             host: host, port: port, loops: loops, maxConnections: maxConnections,
             idleTimeout: timeout.map(SecondsOption.duration),
             errorHandler: { error, peer in
+                if let tlsError = error as? TLSError {
+                    logger.warning("TLS with \(peer.map { "\($0)" } ?? "?") failed: \(tlsError)")
+                    return
+                }
                 logger.error("Exception occurred during processing of request from \(peer.map { "\($0)" } ?? "the server"): \(error)")
             })
         configuration.listener = inherited
+        configuration.server.tls = tls
         configuration.sharesPort = reusePort
         configuration.proxyProtocol = proxyProtocol?.mode
         // Measurement knob for Benchmarks/compare-servers.sh (ACCEPT_COMPARE=1).
@@ -72,7 +77,7 @@ extension Serve {
             Console.error("loom serve: \(error)")
             throw ExitCode.failure
         }
-        Console.line("listening on tcp://\(server.serverAddress)")
+        Console.line("listening on \(tls == nil ? "tcp" : "tls")://\(server.serverAddress)")
         logger.info("\(server.loopCount) event loop\(server.loopCount == 1 ? "" : "s"), pid \(getpid())")
 
         stop.onSignal { signal in

@@ -25,8 +25,11 @@ class OneMessageHandler: StreamRequestHandler {
             if !clientAddress.isUnnamed { try request.sendTo(reply, to: clientAddress) }
             return
         }
-        let message = try request.recv(maxBytes: 1024)
-        try request.sendAll(answer(message))
+        // Through `stream`: the connection itself, or the TLS stream over it (--tls-cert).
+        let message = try withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 16) { buffer in
+            try Result { () throws(SocketError) in Array(buffer[..<(try stream.readSome(into: buffer))]) }.get()
+        }
+        try answer(message).withUnsafeBytes { raw in Result { () throws(SocketError) in try stream.writeAll(raw) } }.get()
     }
 }
 
@@ -74,9 +77,9 @@ final class EchoHandler: StreamRequestHandler {
     /// it (true: switch to the large one).
     private func echo(through buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Bool {
         while true {
-            let count = try request.recv(into: buffer)
+            let count = try stream.readSome(into: buffer)
             if count == 0 { return false }
-            try request.sendAll(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            try stream.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
             if count == buffer.count && buffer.count < 65_536 { return true }
         }
     }

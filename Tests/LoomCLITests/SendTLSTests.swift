@@ -154,3 +154,98 @@ private final class PythonTLSServer {
         #expect(udpError.contains("--udp"), "\(udpError)")
     }
 }
+
+/// `loom serve --tls-cert/--tls-key [--tls-ca --tls-verify-client]`, end to end.
+@Suite(.serialized) struct ServeTLSTests {
+    private func tlsArguments(_ extra: [String] = []) -> [String] {
+        ["--port", "0", "--tls-cert", certificateFolder + "/leaf.pem", "--tls-key", certificateFolder + "/leaf.key"] + extra
+    }
+
+    /// Every stream mode serves TLS; the listening line says `tls://`; `loom send --tls` verifies
+    /// the server against the CA and gets the course's answer.
+    @Test(arguments: ["serial", "threading", "pool", "eventloop", "async"])
+    func everyModeServesTLS(mode: String) throws {
+        let (child, line) = try serve(tlsArguments(["--mode", mode] + (mode == "eventloop" || mode == "async" ? ["--loops", "1"] : [])))
+        defer { child.signal(SIGTERM); _ = child.wait(timeout: .seconds(10)) }
+        #expect(line.hasPrefix("listening on tls://127.0.0.1:"), "\(line)")
+        let (status, stdout, stderr) = try execute(loomBinary, ["send", "--tls", "--tls-ca", certificateFolder + "/ca.pem", "--host", "localhost",
+                                                                "--port", "\(port(of: line))", "--timeout", "10", "hello tls"])
+        #expect(status == 0, "\(stderr)")
+        #expect(stdout == "HELLO TLS")
+        // A plaintext client on the TLS port: refused, logged with OpenSSL's reason; the server serves on.
+        _ = try? exchange(port: port(of: line), Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        let again = try execute(loomBinary, ["send", "--tls", "--tls-ca", certificateFolder + "/ca.pem", "--host", "localhost",
+                                             "--port", "\(port(of: line))", "--timeout", "10", "again"])
+        #expect(again.1 == "AGAIN", "\(again.2)")
+        child.signal(SIGTERM)
+        #expect(child.wait(timeout: .seconds(10)) == 0)
+        let log = String(decoding: child.readToEnd(child.stderr, timeout: .seconds(2)), as: UTF8.self)
+        #expect(log.contains("TLS with 127.0.0.1") && log.contains("http request"), "\(log)")
+    }
+
+    /// Mutual TLS: a client certificate signed by --tls-ca is served; none is refused with a log line.
+    @Test(arguments: ["threading", "eventloop"])
+    func verifyClientRequiresASignedCertificate(mode: String) throws {
+        let (child, line) = try serve(tlsArguments(["--mode", mode, "--tls-ca", certificateFolder + "/ca.pem", "--tls-verify-client"]))
+        defer { child.signal(SIGTERM); _ = child.wait(timeout: .seconds(10)) }
+        let script = """
+            import socket, ssl, sys
+            c = ssl.create_default_context(cafile='ca.pem')
+            if sys.argv[1] == 'yes':
+                c.load_cert_chain('leaf.pem', 'leaf.key')
+            try:
+                s = c.wrap_socket(socket.create_connection(('127.0.0.1', \(port(of: line))), timeout=10), server_hostname='localhost')
+                s.sendall(b'mutual')
+                print(s.recv(100).decode() or 'EOF')
+            except (ssl.SSLError, OSError) as e:
+                print('refused', type(e).__name__)
+            """
+        let signed = try execute("/usr/bin/env", ["python3", "-c", script, "yes"], in: certificateFolder)
+        #expect(signed.1.contains("MUTUAL"), "\(signed.1) \(signed.2)")
+        let unsigned = try execute("/usr/bin/env", ["python3", "-c", script, "no"], in: certificateFolder)
+        #expect(unsigned.1.contains("refused"), "\(unsigned.1) \(unsigned.2)")
+        child.signal(SIGTERM)
+        _ = child.wait(timeout: .seconds(10))
+        let log = String(decoding: child.readToEnd(child.stderr, timeout: .seconds(2)), as: UTF8.self)
+        #expect(log.contains("TLS with 127.0.0.1") && log.contains("certificate"), "\(log)")
+    }
+
+    /// `loom bench --tls` against `loom serve --tls-*`: verified echoes, and with --handshakes a
+    /// handshake count; a server it cannot verify is an error, not a measurement.
+    @Test func benchSpeaksTLS() throws {
+        let (child, line) = try serve(tlsArguments(["--mode", "eventloop", "--loops", "1", "--handler", "echo"]))
+        defer { child.signal(SIGTERM); _ = child.wait(timeout: .seconds(10)) }
+        let common = ["bench", "--tls", "--port", "\(port(of: line))", "-c", "2", "-d", "1", "-w", "0.2", "--json"]
+        let echo = try execute(loomBinary, common + ["--tls-ca", certificateFolder + "/ca.pem"], timeout: 30)
+        #expect(echo.0 == 0, "\(echo.1) \(echo.2)")
+        #expect(echo.1.contains("\"errors\": 0") && !echo.1.contains("\"requests\": 0,"), "\(echo.1)")
+        let handshakes = try execute(loomBinary, common + ["--insecure", "--handshakes"], timeout: 30)
+        #expect(handshakes.0 == 0, "\(handshakes.2)")
+        #expect(handshakes.1.contains("handshakes_per_s") && !handshakes.1.contains("\"handshakes_per_s\": 0}"), "\(handshakes.1)")
+        let unverified = try execute(loomBinary, common, timeout: 30)  // the system's roots do not know the test CA
+        #expect(unverified.0 != 0, "\(unverified.1)")
+    }
+
+    /// A certificate or key that cannot be used: one line naming the file and the reason,
+    /// exit 1, nothing listening.
+    @Test func badCertificateOrKeyIsOneLineAndExitOne() throws {
+        let folder = certificateFolder
+        let cases: [([String], String, String)] = [
+            (["--tls-cert", folder + "/missing.pem", "--tls-key", folder + "/leaf.key"], "missing.pem", "no such file"),
+            (["--tls-cert", folder + "/leaf.pem", "--tls-key", folder + "/missing.key"], "missing.key", "no such file"),
+            (["--tls-cert", folder + "/leaf.pem", "--tls-key", folder + "/self.key"], "self.key", "mismatch"),
+            (["--tls-cert", folder + "/leaf.ext", "--tls-key", folder + "/leaf.key"], "leaf.ext", "pem"),
+        ]
+        for (arguments, file, reason) in cases {
+            let (status, stdout, stderr) = try execute(loomBinary, ["serve", "--port", "0"] + arguments, timeout: 10)
+            #expect(status == 1, "\(arguments): \(stderr)")
+            #expect(stdout.isEmpty, "\(stdout)")
+            #expect(stderr.filter { $0 == "\n" }.count == 1, "\(stderr)")
+            #expect(stderr.hasPrefix("loom serve: ") && stderr.contains(file) && stderr.lowercased().contains(reason), "\(stderr)")
+        }
+        let usage = try execute(loomBinary, ["serve", "--port", "0", "--tls-cert", folder + "/leaf.pem"], timeout: 10)
+        #expect(usage.0 != 0 && usage.2.contains("--tls-key"), "\(usage.2)")
+        let verify = try execute(loomBinary, ["serve", "--port", "0", "--tls-verify-client"], timeout: 10)
+        #expect(verify.0 != 0 && verify.2.contains("--tls-cert"), "\(verify.2)")
+    }
+}

@@ -81,44 +81,6 @@ func threads(named name: String) -> Int {
     LoomThreading.Thread.enumerate().filter { $0.name == name }.count
 }
 
-/// A log backend that keeps what is logged, for assertions.
-final class LogRecorder: Sendable {
-    struct Entry: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    private let entries = Protected<[Entry]>([])
-
-    var all: [Entry] { entries.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(recorder: self) }
-    }
-
-    fileprivate func append(_ entry: Entry) {
-        entries.withLock { $0.append(entry) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            recorder.append(Entry(level: event.level, message: "\(event.message)",
-                                  metadata: merged.mapValues { "\($0)" }))
-        }
-    }
-}
-
 /// A logger that drops everything (for floods).
 let silentLogger: Logger = {
     var logger = Logger(label: "silent") { _ in SwiftLogNoOpLogHandler() }

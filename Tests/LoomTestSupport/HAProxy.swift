@@ -43,7 +43,7 @@ public final class HAProxy {
     ///   - backends: ports of the servers on 127.0.0.1, balanced round-robin.
     ///   - tlsCertificate: a PEM file with certificate and key; adds a TLS frontend (``tlsPort``).
     public init(backends: [Int], sendProxy: SendProxy, tlsCertificate: String? = nil,
-         startTimeout: Duration = .seconds(10)) throws {
+         startTimeout: Duration = .seconds(60)) throws {
         let candidates: [String] = ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"]
         guard let binary = candidates
             .first(where: { access($0, X_OK) == 0 }) else {

@@ -53,6 +53,26 @@ struct ByteQueue: ~Copyable {
         tail += bytes.count
     }
 
+    /// Appends what `fill` writes into up to `maximum` bytes of free space at the back (no
+    /// intermediate copy: the TLS stage moves ciphertext straight from OpenSSL into the queue).
+    mutating func append(upTo maximum: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) {
+        guard maximum > 0 else { return }
+        if tail + maximum > capacity {
+            if head > 0 {
+                if tail > head { memmove(storage!, storage! + head, tail - head) }
+                tail -= head
+                head = 0
+            }
+            if tail + maximum > capacity {
+                let wanted = max(minimumCapacity, capacity * 2, tail + maximum)
+                storage = realloc(storage, wanted)
+                precondition(storage != nil, "out of memory for a write buffer")
+                capacity = wanted
+            }
+        }
+        tail += fill(UnsafeMutableRawBufferPointer(start: storage! + tail, count: maximum))
+    }
+
     /// Drops `n` bytes from the front; once empty, a buffer above `keptCapacity` is given back.
     mutating func consume(_ n: Int) {
         head += n

@@ -30,6 +30,12 @@ extension EventLoop {
         connections[Int(fd)] = transport
         connectionCount += 1
         scheduleIdleSweepIfNeeded()
+        if let context = configuration.server.tls {
+            // The protocol is made once the handshake is done (TLSStage.swift).
+            TLSStage.start(on: transport, context: context,
+                           handshakeTimeout: TLSSetting.handshakeTimeout(idleTimeout: configuration.idleTimeout))
+            return
+        }
         do {
             try handler.connectionMade(transport)
         } catch {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LoomSockets
 import LoomSystem
+import LoomTLS
 
 /// One connection of an ``EventLoopServer``, as its ``StreamProtocol`` sees it: Python's
 /// `asyncio.Transport`. Use it only on its loop's thread (from the protocol's callbacks, from a
@@ -41,6 +42,9 @@ public final class Transport {
     @exclusivity(unchecked) private(set) var lostError: (any Error)?
     /// Loop clock (nanoseconds) of the last read or of the last send that moved bytes, for the idle timeout.
     @exclusivity(unchecked) var lastActivity: Int64 = 0
+    /// With ``ServerConfiguration/tls``: the stage between the socket and the protocol
+    /// (`TLSStage.swift`). Nil for plaintext, whose path costs one branch a read and a write.
+    @exclusivity(unchecked) var tls: TLSStage?
 
     /// Above this many buffered bytes the protocol is asked to pause writing (asyncio: 64 KiB).
     @exclusivity(unchecked) public private(set) var highWaterMark: Int
@@ -98,10 +102,20 @@ public final class Transport {
     // MARK: Writing
 
     /// Sends `data` now as far as the kernel takes it and buffers the rest. Ignored once the
-    /// transport is closing (as asyncio does after close).
+    /// transport is closing (as asyncio does after close). Over TLS, `data` is encrypted first.
     public func write(_ data: UnsafeRawBufferPointer) {
         eventLoop.assertInEventLoop()
         guard state == .open, !writeEOFPending, data.count > 0 else { return }
+        if let tls {
+            tls.write(data, transport: self)
+            return
+        }
+        send(data)
+    }
+
+    /// The bytes on the wire: sent now as far as the kernel takes them, the rest buffered.
+    @inline(__always)
+    func send(_ data: UnsafeRawBufferPointer) {
         if writeBuffer.isEmpty {
             switch socket.sendNonBlocking(data) {
             case .bytes(let n):
@@ -137,6 +151,8 @@ public final class Transport {
     public func writeEOF() {
         eventLoop.assertInEventLoop()
         guard state == .open, !writeEOFPending else { return }
+        tls?.sendCloseNotify(self)
+        guard state == .open else { return }
         writeEOFPending = true
         if writeBuffer.isEmpty { try? socket.shutdown(.write) }
     }
@@ -145,6 +161,10 @@ public final class Transport {
     public func close() {
         eventLoop.assertInEventLoop()
         guard state == .open else { return }
+        if let tls {
+            tls.sendCloseNotify(self)
+            guard state == .open else { return }
+        }
         state = .closing
         if writeBuffer.isEmpty {
             lose(nil)
@@ -194,24 +214,52 @@ public final class Transport {
         switch socket.receiveNonBlocking(into: buffer) {
         case .bytes(let n):
             lastActivity = eventLoop.now
-            do {
-                try handler.dataReceived(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))
-            } catch {
-                fail(error)
-            }
+            deliver(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n), scratch: buffer)
         case .wouldBlock:
             break
         case .endOfFile:
-            eofSeen = true
-            set(interest: interest.subtracting(.read))
-            do {
-                if try !handler.eofReceived() { close() }
-            } catch {
-                fail(error)
-            }
+            if let tls, !tls.transportEnded(self) { return }
+            endOfInput()
         case .failed(let code):
             lose(SocketError("recv", errno: code))
         }
+    }
+
+    /// Bytes from the peer, to the protocol (through the TLS stage, which may use `scratch`).
+    @inline(__always)
+    func deliver(_ bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer) {
+        if let tls {
+            tls.received(bytes, scratch: scratch, transport: self)
+            return
+        }
+        do {
+            try handler.dataReceived(bytes)
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// The peer ended its side (end of file, or a TLS close_notify).
+    func endOfInput() {
+        eofSeen = true
+        set(interest: interest.subtracting(.read))
+        do {
+            if try !handler.eofReceived() { close() }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Ciphertext from the TLS stage: `count` bytes moved from the engine into the write buffer,
+    /// then flushed as ``writable()`` does.
+    func sendCiphertext(from engine: TLSEngine, count: Int) {
+        let wasEmpty = writeBuffer.isEmpty
+        writeBuffer.append(upTo: count) { engine.takeOutput(into: $0) }
+        if wasEmpty {
+            writable()
+            if !writeBuffer.isEmpty, state != .closed { want(.write) }
+        }
+        checkHighWater()
     }
 
     /// The socket is writable: send from the buffer; finish a close or a write-EOF once empty.
@@ -252,6 +300,9 @@ public final class Transport {
     /// Closes the connection now, dropping what is buffered (the idle timeout, the end of the
     /// grace period): `connectionLost(error)` follows.
     func terminate(_ error: any Error) {
+        if let tls, !tls.protocolStarted, state != .closed, (error as? SocketError)?.kind == .timedOut {
+            tls.reportHandshakeTimeout(self)
+        }
         writeBuffer.removeAll()
         lose(error)
     }
@@ -273,7 +324,9 @@ public final class Transport {
     /// Runs `connectionLost` and drops the protocol, so the protocol and the transport (which hold
     /// each other) are freed.
     func finishLoss() {
-        handler.connectionLost(lostError)
+        // A TLS connection whose handshake never completed was never made for its protocol.
+        if tls?.protocolStarted ?? true { handler.connectionLost(lostError) }
+        tls = nil
         handler = ClosedProtocol.shared
     }
 

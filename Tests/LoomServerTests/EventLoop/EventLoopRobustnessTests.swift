@@ -31,11 +31,13 @@ struct EventLoopRobustnessTests {
     @Test func aConnectionBusyWritingIsNotIdle() throws {
         // Writes that the kernel takes at once (no buffering, no reads) must count as activity.
         // The pauses block the loop thread rather than sleep in a task: a Task.sleep resumes through
-        // the cooperative pool, which other tests may keep busy for longer than the timeout.
-        let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .milliseconds(250))) { connection in
+        // the cooperative pool, which other tests may keep busy for longer than the timeout. The
+        // timeout is a whole second: with the machine overloaded (load 10 on 2 cores) the loop
+        // thread itself was once descheduled longer than a 250 ms one between two sends.
+        let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .seconds(1))) { connection in
             for _ in 0..<50 {
                 try await connection.sendAll([UInt8](repeating: 65, count: 100))
-                usleep(20_000)
+                usleep(80_000)
                 await Task.yield()  // a loop turn (and an idle sweep) between sends
             }
             try await connection.sendAll("DONE")
@@ -43,7 +45,7 @@ struct EventLoopRobustnessTests {
         server.start()
         defer { server.shutdown(gracePeriod: .zero) }
         let socket = try client(server)
-        let bytes = try recvToEnd(socket)  // 1 s of streaming, four idle timeouts long
+        let bytes = try recvToEnd(socket)  // 4 s of streaming, four idle timeouts long
         #expect(bytes.count == 5004 && bytes.suffix(4) == Array("DONE".utf8), "\(bytes.count) bytes")
     }
 
