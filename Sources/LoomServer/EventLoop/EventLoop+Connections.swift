@@ -13,8 +13,12 @@ extension EventLoop {
         case .protocolFactory(let make): handler = make()
         case .async(let body): handler = AsyncConnectionAdapter(body: body)
         }
-        // The PROXY stage goes first and hands the connection on once the header is in (its own file).
-        if let mode = configuration.server.proxyProtocol { handler = ProxyHeaderStage(inner: handler, mode: mode) }
+        // The PROXY stage goes first and hands the connection on once the header is in (its own
+        // file); with TLS as well, it starts the TLS stage then, so the header is read in the clear.
+        let proxied = configuration.server.proxyProtocol != nil
+        if let mode = configuration.server.proxyProtocol {
+            handler = ProxyHeaderStage(inner: handler, mode: mode, tls: configuration.server.tls)
+        }
         let transport = Transport(
             socket: socket, loop: self, handler: handler,
             highWaterMark: configuration.writeBufferHighWaterMark,
@@ -30,7 +34,7 @@ extension EventLoop {
         connections[Int(fd)] = transport
         connectionCount += 1
         scheduleIdleSweepIfNeeded()
-        if let context = configuration.server.tls {
+        if let context = configuration.server.tls, !proxied {
             // The protocol is made once the handshake is done (TLSStage.swift).
             TLSStage.start(on: transport, context: context,
                            handshakeTimeout: TLSSetting.handshakeTimeout(idleTimeout: configuration.idleTimeout))

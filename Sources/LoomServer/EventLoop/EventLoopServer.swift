@@ -178,12 +178,6 @@ public final class EventLoopServer: Sendable {
         } catch {
             throw SocketError("configure", kind: .invalidArgument, errno: EINVAL, detail: "\(error)")
         }
-        // The TLS stage sits first on the event loop's transports; the PROXY header must come
-        // before the handshake, so the two are refused together here until the stages are ordered.
-        if configuration.server.proxyProtocol != nil && configuration.server.tls != nil {
-            throw SocketError("configure", kind: .invalidArgument, errno: EINVAL,
-                              detail: "the event loop serves the PROXY protocol or TLS, not both yet (the threaded servers do both)")
-        }
         group = try EventLoopGroup(configuration: configuration, handler: handler, logger: logger)
         serverAddress = group.serverAddress
     }

@@ -1,4 +1,5 @@
 import LoomSockets
+import LoomTLS
 
 /// The event-driven family's PROXY stage: the protocol a connection starts with when the server
 /// reads PROXY headers (``ServerConfiguration/proxyProtocol``). It feeds the bytes received to a
@@ -6,6 +7,9 @@ import LoomSockets
 /// header (so ``Transport/peerAddress`` is the original client), the server's own protocol (or
 /// async handler) is put in its place and gets `connectionMade`, then the bytes that followed the
 /// header, unchanged. The protocol never sees the header, nor a connection that sent a bad one.
+/// With TLS as well (``ServerConfiguration/tls``), the hand-over starts the TLS stage instead, and
+/// the bytes after the header are the start of the handshake: accept → PROXY header → TLS
+/// handshake → protocol, the order the threaded servers follow too.
 ///
 /// A refused, truncated or late header fails the connection: one report through the server's
 /// error path naming the peer and the reason, and the connection is closed. The deadline is a
@@ -13,6 +17,8 @@ import LoomSockets
 final class ProxyHeaderStage: StreamProtocol {
     private let inner: any StreamProtocol
     private let mode: ProxyProtocolMode
+    /// The server's TLS, started at the hand-over (nil: plaintext).
+    private let tls: TLSContext?
     private let parser = ProxyHeaderParser()
     /// Set from `connectionMade` until the hand-over or the loss: the transport holds this stage
     /// and this stage the transport, a cycle both ends break.
@@ -22,9 +28,10 @@ final class ProxyHeaderStage: StreamProtocol {
     private var pending: [UInt8] = []
     private var deadline: Cancellable?
 
-    init(inner: any StreamProtocol, mode: ProxyProtocolMode) {
+    init(inner: any StreamProtocol, mode: ProxyProtocolMode, tls: TLSContext? = nil) {
         self.inner = inner
         self.mode = mode
+        self.tls = tls
     }
 
     /// Holds the stage weakly for the deadline's callback: a cancelled timer stays in the heap
@@ -61,6 +68,8 @@ final class ProxyHeaderStage: StreamProtocol {
         let bytes = pending
         pending = []
         try bytes.withUnsafeBytes { try handOver(header: nil, leftover: $0) }
+        // Over TLS the handshake cannot finish after end of file: close (its protocol was never made).
+        if tls != nil { return false }
         return try inner.eofReceived()
     }
 
@@ -92,6 +101,17 @@ final class ProxyHeaderStage: StreamProtocol {
         self.transport = nil
         transport.proxyHeader = header
         transport.handler = inner
+        if let tls {
+            let configuration = transport.loop.group.configuration
+            TLSStage.start(on: transport, context: tls,
+                           handshakeTimeout: TLSSetting.handshakeTimeout(idleTimeout: configuration.idleTimeout))
+            // The TLS stage copies ciphertext into its engine before it decrypts into the loop's
+            // read buffer, so `leftover` may lie in that same buffer.
+            if !leftover.isEmpty, transport.tls != nil, !transport.isClosing {
+                transport.deliver(leftover, scratch: transport.loop.readBuffer)
+            }
+            return
+        }
         try inner.connectionMade(transport)
         if !leftover.isEmpty, !transport.isClosing { try inner.dataReceived(leftover) }
     }
