@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "LoomTLS", targets: ["LoomTLS"]),
         .library(name: "LoomChat", targets: ["LoomChat"]),
         .library(name: "LoomServiceLifecycle", targets: ["LoomServiceLifecycle"]),
+        .library(name: "LoomMetrics", targets: ["LoomMetrics"]),
         .executable(name: "loom", targets: ["loom"]),
         // The fuzz harnesses, for the package under Fuzz/ (behind `@_spi(Fuzzing)`: not API).
         .library(name: "LoomFuzzSupport", targets: ["LoomFuzzSupport"]),
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system's OpenSSL 3 (Debian's libssl-dev): no vendored copy.
@@ -71,6 +74,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Both server families' connections as swift-metrics (through ServerConfiguration.observer).
+        .target(
+            name: "LoomMetrics",
+            dependencies: [
+                "LoomServer", "LoomSystem",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Two servers in one ServiceGroup stopped by SIGTERM: the README example and the lifecycle tests' child.
         .executableTarget(
             name: "LoomServiceExample",
@@ -95,8 +107,10 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Loom", "LoomSystem", "CLoomShims",
+                "Loom", "LoomSystem", "CLoomShims", "LoomMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -154,6 +168,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LoomChatTests", dependencies: ["LoomChat", "LoomServer", "LoomSockets", "LoomThreading", "LoomSystem", "LoomTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoomMetricsTests",
+            dependencies: [
+                "LoomMetrics", "LoomServer", "LoomSockets", "LoomThreading", "LoomTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LoomFuzzSupportTests", dependencies: ["LoomFuzzSupport"], swiftSettings: swiftSettings),
         // Spawns the built `loom` binary: the command line's public contract, end to end.
         .testTarget(name: "LoomCLITests", dependencies: ["loom", "Loom", "LoomSystem", "LoomTestSupport"], swiftSettings: swiftSettings),

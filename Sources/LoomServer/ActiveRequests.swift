@@ -23,10 +23,12 @@ final class ActiveRequests: @unchecked Sendable {
     private var loopWaitsForCapacity = false
     private let limit: Int?
     private let wake: EventWaker
+    private let observer: (any ServerObserver)?
 
-    init(limit: Int?, wake: EventWaker) {
+    init(limit: Int?, wake: EventWaker, observer: (any ServerObserver)? = nil) {
         self.limit = limit
         self.wake = wake
+        self.observer = observer
     }
 
     /// Requests in the server now.
@@ -36,11 +38,14 @@ final class ActiveRequests: @unchecked Sendable {
     /// signals the wake-up descriptor, so the serve loop can sleep without polling the listener.
     func hasCapacity() -> Bool {
         guard let limit else { return true }
-        return monitor.withLock {
-            if entries.count < limit { return true }
-            loopWaitsForCapacity = true
-            return false
+        let (room, filledUp) = monitor.withLock { () -> (Bool, Bool) in
+            if entries.count < limit { return (true, false) }
+            // Once per time the server fills up: the flag stays set until a slot frees.
+            defer { loopWaitsForCapacity = true }
+            return (false, !loopWaitsForCapacity)
         }
+        if filledUp { observer?.connectionLimitReached() }
+        return room
     }
 
     /// Records a request accepted on the serving thread; returns its token.

@@ -95,7 +95,7 @@ open class BaseServer: @unchecked Sendable {
         self.wake = wake
         self.state = LoopState(address: address, unixPath: address.family == .unix ? address.path : nil)
         let limit = [configuration.maxConnections, concurrency.capacity].compactMap { $0 }.min()
-        self.active = ActiveRequests(limit: limit, wake: wake)
+        self.active = ActiveRequests(limit: limit, wake: wake, observer: configuration.observer)
         self.dispatcher = makeDispatcher(for: concurrency, configuration: configuration)
         Self.prepareListener(socket)
     }
@@ -132,7 +132,7 @@ open class BaseServer: @unchecked Sendable {
         self.wake = wake
         self.state = LoopState(address: address, unixPath: bound && address.family == .unix ? address.path : nil)
         let limit = [configuration.maxConnections, concurrency.capacity].compactMap { $0 }.min()
-        self.active = ActiveRequests(limit: limit, wake: wake)
+        self.active = ActiveRequests(limit: limit, wake: wake, observer: configuration.observer)
         self.dispatcher = makeDispatcher(for: concurrency, configuration: configuration)
         Self.prepareListener(socket)
     }
@@ -390,11 +390,13 @@ open class BaseServer: @unchecked Sendable {
     /// ``activeRequests`` and must shut the request down itself.
     open func processRequest(_ request: ServerRequest, clientAddress: SocketAddress) {
         let token = active.begin(connection: socket.type == .stream ? request.socket : nil)
+        let observation = request.socket !== socket ? configuration.observer.map { ConnectionObservation($0) } : nil
         do throws(ServerError) {
             try dispatcher.dispatch { [self] in
                 active.attach(token)
                 // The PROXY header is read here, on the request's thread: a slow one holds no one else.
                 guard let proxied = receiveProxyHeader(request, clientAddress: clientAddress) else {
+                    observation?.closing(request.socket)
                     shutdownRequest(request)
                     active.end(token)
                     return
@@ -402,13 +404,16 @@ open class BaseServer: @unchecked Sendable {
                 do {
                     try finishRequest(proxied.request, clientAddress: proxied.clientAddress)
                 } catch {
+                    observation?.handlerFailed(error)
                     handleError(error, clientAddress: proxied.clientAddress)
                 }
+                observation?.closing(request.socket)
                 shutdownRequest(request)
                 active.end(token)
             }
         } catch {
             handleError(error, clientAddress: clientAddress)
+            observation?.closing(request.socket)
             shutdownRequest(request)
             active.end(token)
         }

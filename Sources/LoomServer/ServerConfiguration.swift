@@ -62,6 +62,14 @@ public struct ServerConfiguration: Sendable, Hashable {
         set { tlsSetting = TLSSetting(newValue) }
     }
     var tlsSetting = TLSSetting(nil)
+    /// Told of every connection's life (accepted, closed with its bytes and duration, handler
+    /// errors, the connection limit reached): how `LoomMetrics` counts. Nil (the default) costs
+    /// one nil check per connection event. Compared by identity.
+    public var observer: (any ServerObserver)? {
+        get { observerSlot.observer }
+        set { observerSlot = ObserverSlot(observer: newValue) }
+    }
+    private var observerSlot = ObserverSlot(observer: nil)
 
     /// Creates a configuration; every parameter has Python's default or a safer one.
     public init(

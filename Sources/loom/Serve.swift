@@ -8,8 +8,9 @@ import Loom
 /// `loom serve`: the course's ThreadingTCPServer and its siblings.
 ///
 /// With no arguments: a thread per connection, the uppercase handler, on 127.0.0.1:9999. Prints
-/// exactly one line on stdout once it listens (`listening on tcp://127.0.0.1:9999`), logs to
-/// stderr, and stops gracefully on SIGINT or SIGTERM with exit status 0.
+/// exactly one line on stdout once it listens (`listening on tcp://127.0.0.1:9999`; with
+/// `--metrics-port`, a second: `metrics on http://127.0.0.1:P/metrics`), logs to stderr, and stops
+/// gracefully on SIGINT or SIGTERM with exit status 0.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a socket server (default: the course's uppercase server on 127.0.0.1:9999).")
 
@@ -62,6 +63,12 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var tls: ServeTLSOptions
 
+    @Option(name: .customLong("metrics-port"), help: "Record metrics (swift-metrics, Prometheus) and serve them at http://127.0.0.1:PORT/metrics.")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-name"), help: "The `server` label of the metrics (with --metrics-port).")
+    var metricsName = "loom"
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard ServeHandler(rawValue: handler) != nil else {
@@ -72,6 +79,8 @@ struct Serve: ParsableCommand {
         if let timeout { try SecondsOption.check(timeout, option: "--timeout", allowZero: false) }
         if proxyProtocol != nil && udp { throw ValidationError("--proxy-protocol needs a stream server (no --udp)") }
         try tls.validate(udp: udp)
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0-65535") }
+        if metricsName.isEmpty { throw ValidationError("--metrics-name cannot be empty") }
     }
 
     func run() throws {
@@ -83,16 +92,21 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
         let logger = Logger(label: "loom.serve")
         let context = try tls.makeContext()
-        if mode == .eventloop || mode == .async { return try runEventLoop(stop: stop, logger: logger, tls: context) }
+        let (metrics, observer) = try startMetrics(logger: logger)
+        defer { metrics?.server.shutdown(gracePeriod: .zero) }
+        if mode == .eventloop || mode == .async {
+            return try runEventLoop(stop: stop, logger: logger, tls: context, metrics: metrics, observer: observer)
+        }
 
         let server: BaseServer
         do throws(ServerError) {
-            server = try makeServer(logger: logger, tls: context)
+            server = try makeServer(logger: logger, tls: context, observer: observer)
         } catch {
             Console.error("loom serve: \(error)")
             throw ExitCode.failure
         }
         Console.line("listening on \(Serve.url(of: server))")
+        Serve.announce(metrics)
 
         stop.onSignal { signal in
             logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); shutting down")
@@ -118,16 +132,16 @@ struct Serve: ParsableCommand {
         }
     }
 
-    private func makeServer(logger: Logger, tls: TLSContext?) throws(ServerError) -> BaseServer {
+    private func makeServer(logger: Logger, tls: TLSContext?, observer: (any ServerObserver)?) throws(ServerError) -> BaseServer {
         switch ServeHandler(rawValue: handler)! {
         case .upper:
-            return try makeServer(logger: logger, tls: tls) { UpperHandler(request: $0, clientAddress: $1, server: $2) }
+            return try makeServer(logger: logger, tls: tls, observer: observer) { UpperHandler(request: $0, clientAddress: $1, server: $2) }
         case .echo:
-            return try makeServer(logger: logger, tls: tls) { EchoHandler(request: $0, clientAddress: $1, server: $2) }
+            return try makeServer(logger: logger, tls: tls, observer: observer) { EchoHandler(request: $0, clientAddress: $1, server: $2) }
         case .reply:
             // The text reaches each handler through the factory: no global to set before serving.
             let text = Array(reply.utf8)
-            return try makeServer(logger: logger, tls: tls) {
+            return try makeServer(logger: logger, tls: tls, observer: observer) {
                 let handler = ReplyHandler(request: $0, clientAddress: $1, server: $2)
                 handler.reply = text
                 return handler
@@ -136,9 +150,9 @@ struct Serve: ParsableCommand {
     }
 
     private func makeServer<Handler: BaseRequestHandler>(
-        logger: Logger, tls: TLSContext?, handlerFactory: @escaping RequestHandlerFactory<Handler>
+        logger: Logger, tls: TLSContext?, observer: (any ServerObserver)?, handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) -> BaseServer {
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             allowReuseAddress: true,
             allowReusePort: reusePort,
             maxConnections: maxConnections,
@@ -147,6 +161,7 @@ struct Serve: ParsableCommand {
             tls: tls,
             proxyProtocol: proxyProtocol?.mode
         )
+        configuration.observer = observer
         let concurrency = concurrency()
         if systemd {
             let socket: Socket

@@ -9,7 +9,9 @@ import Loom
 /// (async/await handlers), both on ``EventLoopServer``: one event loop per CPU by default, the
 /// same handlers, output and signal handling as the threaded modes.
 extension Serve {
-    func runEventLoop(stop: StopRequest, logger: Logger, tls: TLSContext?) throws {
+    func runEventLoop(
+        stop: StopRequest, logger: Logger, tls: TLSContext?, metrics: MetricsEndpoint?, observer: (any ServerObserver)?
+    ) throws {
         var inherited: Socket?
         if systemd {
             do throws(SocketError) { inherited = try Serve.inheritedSocket() } catch {
@@ -42,6 +44,7 @@ extension Serve {
             })
         configuration.listener = inherited
         configuration.server.tls = tls
+        configuration.server.observer = observer
         configuration.sharesPort = reusePort
         configuration.proxyProtocol = proxyProtocol?.mode
         // Measurement knob for Benchmarks/compare-servers.sh (ACCEPT_COMPARE=1).
@@ -78,6 +81,7 @@ extension Serve {
             throw ExitCode.failure
         }
         Console.line("listening on \(tls == nil ? "tcp" : "tls")://\(server.serverAddress)")
+        Serve.announce(metrics)
         logger.info("\(server.loopCount) event loop\(server.loopCount == 1 ? "" : "s"), pid \(getpid())")
 
         stop.onSignal { signal in

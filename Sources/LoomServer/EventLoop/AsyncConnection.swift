@@ -179,7 +179,10 @@ final class AsyncConnectionAdapter: StreamProtocol {
     func handlerFinished(_ error: (any Error)?, connection: AsyncConnection) {
         guard let loop else { return }
         // Reporting works from any thread, also after the loop stopped (a task that outlived it).
-        if let error { loop.report(error, peer: connection.peerAddress) }
+        if let error {
+            loop.observer?.handlerFailed(error)
+            loop.report(error, peer: connection.peerAddress)
+        }
         connection.close()
         loop.liveTaskCount.subtract(1, ordering: .relaxed)
         self.loop = nil

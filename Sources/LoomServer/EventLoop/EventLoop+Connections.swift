@@ -33,6 +33,10 @@ extension EventLoop {
         }
         connections[Int(fd)] = transport
         connectionCount += 1
+        if let observer {
+            transport.openedAt = now
+            observer.connectionAccepted()
+        }
         scheduleIdleSweepIfNeeded()
         if let context = configuration.server.tls, !proxied {
             // The protocol is made once the handshake is done (TLSStage.swift).

@@ -33,6 +33,8 @@ public final class EventLoop: @unchecked Sendable {
     let acceptor: Acceptor
     /// The server's error path, copied so that tasks outliving the loop (and the group) can still report.
     let errorReporter: ServerErrorReporter
+    /// ``ServerConfiguration/observer``, copied for the same reason; nil costs one check a connection.
+    let observer: (any ServerObserver)?
 
     // Loop-confined state is marked @exclusivity(unchecked): only the loop's thread touches it and
     // no access overlaps another, while the run-time checks Swift adds for class properties used
@@ -78,6 +80,7 @@ public final class EventLoop: @unchecked Sendable {
         readBuffer = .allocate(byteCount: max(4096, group.configuration.readBufferSize), alignment: 16)
         acceptor = Acceptor(listener: listener)
         errorReporter = group.errorReporter
+        observer = group.configuration.server.observer
         localJobs.reserveCapacity(64)
         runningJobs.reserveCapacity(64)
         acceptor.loop = self

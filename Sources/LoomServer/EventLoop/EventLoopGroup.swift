@@ -193,7 +193,8 @@ final class EventLoopGroup: Sendable {
     }
 
     func noteAcceptPaused() {
-        acceptPaused.store(true, ordering: .relaxed)
+        // Once per time the server fills up: the flag stays set until a connection closes.
+        if !acceptPaused.exchange(true, ordering: .relaxed) { configuration.server.observer?.connectionLimitReached() }
     }
 
     /// Gives an accepted connection to a loop.

@@ -45,6 +45,12 @@ public final class Transport {
     /// With ``ServerConfiguration/tls``: the stage between the socket and the protocol
     /// (`TLSStage.swift`). Nil for plaintext, whose path costs one branch a read and a write.
     @exclusivity(unchecked) var tls: TLSStage?
+    /// Bytes received and sent so far, for ``ServerConfiguration/observer``: an addition a transfer
+    /// is cheaper than asking whether anyone observes, and they are reported once, at close.
+    @exclusivity(unchecked) var bytesRead: UInt64 = 0
+    @exclusivity(unchecked) var bytesWritten: UInt64 = 0
+    /// Loop clock when the connection was adopted (set only when observed).
+    @exclusivity(unchecked) var openedAt: Int64 = 0
 
     /// Above this many buffered bytes the protocol is asked to pause writing (asyncio: 64 KiB).
     @exclusivity(unchecked) public private(set) var highWaterMark: Int
@@ -120,6 +126,7 @@ public final class Transport {
             switch socket.sendNonBlocking(data) {
             case .bytes(let n):
                 lastActivity = eventLoop.now  // a connection busy sending is not idle
+                bytesWritten &+= UInt64(n)
                 if n == data.count { return }
                 writeBuffer.append(UnsafeRawBufferPointer(rebasing: data[n...]))
             case .wouldBlock, .endOfFile:
@@ -214,6 +221,7 @@ public final class Transport {
         switch socket.receiveNonBlocking(into: buffer) {
         case .bytes(let n):
             lastActivity = eventLoop.now
+            bytesRead &+= UInt64(n)
             deliver(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n), scratch: buffer)
         case .wouldBlock:
             break
@@ -268,6 +276,7 @@ public final class Transport {
             switch socket.sendNonBlocking(writeBuffer.pending) {
             case .bytes(let n):
                 writeBuffer.consume(n)
+                bytesWritten &+= UInt64(n)
                 lastActivity = eventLoop.now
                 // As asyncio: resume at the low-water mark, not only once empty, so the protocol
                 // refills the buffer before the socket runs dry.
@@ -292,6 +301,7 @@ public final class Transport {
 
     /// A callback threw: report it and drop the connection (asyncio's `_fatal_error`).
     func fail(_ error: any Error) {
+        eventLoop.observer?.handlerFailed(error)
         eventLoop.report(error, peer: peerAddress)
         writeBuffer.removeAll()
         lose(error)
@@ -319,6 +329,11 @@ public final class Transport {
         }
         eventLoop.connectionClosed(self, fileDescriptor: fd)
         socket.close()
+        if let observer = eventLoop.observer {
+            // A fresh clock reading: the turn's may be old by the time a callback closes.
+            let duration = Duration.nanoseconds(max(0, Deadline.now().nanoseconds - openedAt))
+            observer.connectionClosed(ClosedConnection(bytesRead: bytesRead, bytesWritten: bytesWritten, duration: duration))
+        }
     }
 
     /// Runs `connectionLost` and drops the protocol, so the protocol and the transport (which hold
