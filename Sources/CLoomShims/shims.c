@@ -30,7 +30,14 @@ int cloom_tcp_byte_totals(int fd, uint64_t *received, uint64_t *sent) {
     }
     int queued = 0;
     if (ioctl(fd, SIOCOUTQ, &queued) == -1) return -1;
-    *received = info.tcpi_bytes_received;
-    *sent = info.tcpi_bytes_acked + (uint64_t)(queued > 0 ? queued : 0);
+    // Both counters follow sequence numbers, in which a FIN takes one: take it out again.
+    // States (the kernel's numbering): 4 FIN_WAIT1, 5 FIN_WAIT2, 6 TIME_WAIT, 8 CLOSE_WAIT,
+    // 9 LAST_ACK, 11 CLOSING.
+    int finReceived = info.tcpi_state == 6 || info.tcpi_state == 8 || info.tcpi_state == 9 || info.tcpi_state == 11;
+    int finSent = info.tcpi_state == 4 || info.tcpi_state == 5 || info.tcpi_state == 6 || info.tcpi_state == 9
+        || info.tcpi_state == 11;
+    uint64_t inSequence = info.tcpi_bytes_acked + (uint64_t)(queued > 0 ? queued : 0);
+    *received = info.tcpi_bytes_received - (finReceived && info.tcpi_bytes_received > 0 ? 1 : 0);
+    *sent = inSequence - (finSent && inSequence > 0 ? 1 : 0);
     return 0;
 }

@@ -83,7 +83,7 @@ static inline int cloom_errno(void) { return errno; }
 
 /// A TCP connection's byte totals from the kernel: `received` from TCP_INFO's tcpi_bytes_received,
 /// `sent` = tcpi_bytes_acked + SIOCOUTQ (acknowledged, plus queued and not yet acknowledged: all
-/// the application handed over). Defined in shims.c, whose <linux/tcp.h> has those fields (glibc's
+/// the application handed over), less the FIN each counts once it was received or sent. Defined in shims.c, whose <linux/tcp.h> has those fields (glibc's
 /// <netinet/tcp.h>, which Swift's Glibc imports, does not, and the two cannot meet in one file).
 /// Returns 0, or -1 with errno (EOPNOTSUPP for a socket that is not TCP, ENOPROTOOPT for a kernel
 /// older than 4.1 without those fields).
