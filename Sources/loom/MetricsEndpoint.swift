@@ -21,7 +21,7 @@ struct MetricsEndpoint {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let configuration = EventLoopServer.Configuration(
-            host: "127.0.0.1", port: port, loops: 1, maxConnections: 64, idleTimeout: .seconds(10),
+            host: "127.0.0.1", port: port, loops: 1, maxConnections: 64, idleTimeout: .seconds(5),
             errorHandler: { error, peer in
                 logger.info("metrics endpoint: \(error)", metadata: ["client": "\(peer.map { "\($0)" } ?? "-")"])
             })
