@@ -152,7 +152,10 @@ let package = Package(
             name: "LoomDocTests",
             dependencies: [
                 "Loom", "LoomThreading", "LoomSockets", "LoomServer", "LoomChat", "LoomServiceLifecycle", "LoomTLS", "LoomTestSupport",
+                "LoomMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
