@@ -5,6 +5,8 @@
 # (LOOM_METRICS_NOOP_OBSERVER=1), and with Prometheus bootstrapped (--metrics-port 0).
 #
 #   Benchmarks/metrics-cost.sh [LOOM_BINARY]     # default .build/release/loom
+#   BASE_LOOM=/path/to/main/loom VARIANTS="main off noop prometheus" Benchmarks/metrics-cost.sh
+#       adds a binary built without the metrics code (variant "main") to the same rounds.
 #
 # REPS rounds (default 3); in each round every mode × variant runs once, interleaved, so that the
 # machine's drift falls on all alike. Server pinned to core 0, load to core 1. Prints a median
@@ -25,13 +27,14 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RAW"
 
 start_server() {  # MODE VARIANT -> sets PID, PORT
   local mode=$1 variant=$2 log="$OUT/server.out"
-  local extra=() envs=()
+  local extra=() envs=() binary=$LOOM
   case $variant in
+    main) binary=${BASE_LOOM:?BASE_LOOM names the binary for variant main} ;;
     noop) envs=(LOOM_METRICS_NOOP_OBSERVER=1) ;;
     prometheus) extra=(--metrics-port 0 --metrics-name bench) ;;
   esac
   : > "$log"
-  env "${envs[@]}" taskset -c 0 "$LOOM" serve --mode "$mode" --handler echo --loops 1 --port 0 "${extra[@]}" \
+  env "${envs[@]}" taskset -c 0 "$binary" serve --mode "$mode" --handler echo --loops 1 --port 0 "${extra[@]}" \
     > "$log" 2> "$OUT/server.err" &
   PID=$!
   PORT=""
@@ -72,11 +75,11 @@ python3 - "$RAW" <<'PY'
 import re, statistics, sys
 rows = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1]) if line.startswith("rep=")]
 modes = list(dict.fromkeys(r["mode"] for r in rows)); variants = list(dict.fromkeys(r["variant"] for r in rows))
-print("\n| mode | variant | req/s, 128 held conns (median) | ratio | conns/s, churn (median) | ratio |")
+print("\n| mode | variant | req/s, 128 held conns (median) | ratio to main (or off) | conns/s, churn (median) | ratio |")
 print("|---|---|---:|---:|---:|---:|")
 for m in modes:
     med = {v: [statistics.median([float(r[k]) for r in rows if r["mode"] == m and r["variant"] == v]) for k in ("rps", "cps")] for v in variants}
     for v in variants:
-        base = med.get("off", med[v])
+        base = med.get("main", med.get("off", med[v]))
         print(f"| {m} | {v} | {med[v][0]:,.0f} | {med[v][0] / base[0]:.3f} | {med[v][1]:,.0f} | {med[v][1] / base[1]:.3f} |")
 PY
