@@ -101,3 +101,24 @@ struct ServerMetricsTests {
         #expect(a != b)
     }
 }
+
+/// A connection that never reaches a handler (a refused PROXY header) still leaves the gauge at 0.
+@Suite("LoomMetrics: refused PROXY headers")
+struct RefusedProxyHeaderMetricsTests {
+    @Test(arguments: Engine.allCases)
+    func aRefusedHeaderIsCountedInAndOut(engine: Engine) throws {
+        let metrics = TestMetrics()
+        var configuration = ServerConfiguration(proxyProtocol: .required)
+        configuration.observer = ServerMetrics(name: "proxy", mode: engine.rawValue, factory: metrics)
+        let server = try RunningServer(engine, configuration: configuration)
+        let readings = Readings(metrics: metrics, dimensions: [("server", "proxy"), ("mode", engine.rawValue)])
+        let garbage = Array("NOT A PROXY HEADER\r\n".utf8)
+        #expect(try exchange(try server.connect(), garbage) == [])
+        #expect(eventually { readings.durations.count == 1 }, "durations \(readings.durations)")
+        #expect(readings.counter(ServerMetrics.Label.accepted) == 1)
+        #expect(readings.active == 0)
+        #expect(readings.counter(ServerMetrics.Label.bytesRead) == Int64(garbage.count))
+        #expect(readings.counter(ServerMetrics.Label.bytesWritten) == 0)
+        _ = server
+    }
+}
