@@ -7,6 +7,9 @@ extension BaseServer {
     /// for one. Returns the request (carrying the header) and the client address the handler
     /// sees; nil when the header was refused, already reported through
     /// ``handleError(_:clientAddress:)`` with the connection's own peer (the caller closes it).
+    /// Never inlined: its reader and header would otherwise enlarge the frame of the closure
+    /// that runs the whole request, and so every idle handler thread's resident stack.
+    @inline(never)
     func receiveProxyHeader(
         _ request: ServerRequest, clientAddress: SocketAddress
     ) -> (request: ServerRequest, clientAddress: SocketAddress)? {

@@ -16,13 +16,18 @@ public struct ServerRequest: Sendable {
     /// The PROXY protocol header the connection started with, when
     /// ``ServerConfiguration/proxyProtocol`` is on and one was sent; handed to the handler as
     /// ``BaseRequestHandler/proxyHeader``.
-    public var proxyHeader: ProxyHeader?
+    public var proxyHeader: ProxyHeader? {
+        get { proxyHeaderBox?.header }
+        set { proxyHeaderBox = newValue.map(ProxyHeaderBox.init) }
+    }
+    /// Boxed (``ProxyHeaderBox``): the request is copied through every frame of a request's path.
+    private var proxyHeaderBox: ProxyHeaderBox?
 
     /// A request on `socket`, with the datagram for a datagram server, or the TLS stream over it.
     public init(socket: Socket, packet: [UInt8]? = nil, tls: TLSSocket? = nil, proxyHeader: ProxyHeader? = nil) {
         self.socket = socket
         self.packet = packet
         self.tls = tls
-        self.proxyHeader = proxyHeader
+        self.proxyHeaderBox = proxyHeader.map(ProxyHeaderBox.init)
     }
 }

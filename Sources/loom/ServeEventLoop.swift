@@ -67,7 +67,7 @@ extension Serve {
                     if kind == .echo {
                         try await AsyncHandlers.echo(connection)
                     } else {
-                        ProxiedConnectionLog.log(connection.proxyHeader, client: connection.peerAddress, to: logger)
+                        ProxiedConnectionLog.log(connection, to: logger)
                         try await AsyncHandlers.answerOne(connection, answer)
                     }
                 }

@@ -21,6 +21,14 @@ enum ProxyProtocolOption: String, ExpressibleByArgument, CaseIterable {
 /// load balancer names clients, not the balancer.
 enum ProxiedConnectionLog {
     /// `connection from 127.0.0.1:54321 to 127.0.0.1:8080 (PROXY v2)`; nothing without a header.
+    /// For an async handler: synchronous and never inlined, so that the header and addresses it
+    /// reads live on the thread's stack, not in the handler task's frame, which every idle
+    /// connection keeps (a few hundred bytes there pushed each task past its first 1 KB slab).
+    @inline(never)
+    static func log(_ connection: AsyncConnection, to logger: Logger) {
+        log(connection.proxyHeader, client: connection.peerAddress, to: logger)
+    }
+
     static func log(_ header: ProxyHeader?, client: SocketAddress?, to logger: Logger) {
         guard let header else { return }
         let version = header.version == .v1 ? "v1" : "v2"

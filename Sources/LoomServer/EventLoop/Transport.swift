@@ -409,9 +409,3 @@ public final class Transport {
         }
     }
 }
-
-/// A PROXY header on the heap, so that a transport without one pays a pointer.
-private final class ProxyHeaderBox {
-    let header: ProxyHeader
-    init(_ header: ProxyHeader) { self.header = header }
-}
