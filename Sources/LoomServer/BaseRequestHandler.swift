@@ -33,7 +33,11 @@ open class BaseRequestHandler {
     /// (``ServerConfiguration/proxyProtocol`` is nil) or the client sent none (`.optional` mode).
     /// When it names the original client, ``clientAddress`` is that client; its TLVs (``ProxyHeader/tlvs``,
     /// ``ProxyHeader/tls``, ``ProxyHeader/uniqueID``) carry what the proxy knows. Set before ``setup()``.
-    public internal(set) var proxyHeader: ProxyHeader?
+    public var proxyHeader: ProxyHeader? { proxyHeaderBox?.header }
+    /// Boxed (``ProxyHeaderBox``): set in ``BaseServer/finishRequest(_:clientAddress:)``, whose
+    /// frame stays under the handler's whole run, so an inline header there grew every handler
+    /// thread's resident stack by a page.
+    var proxyHeaderBox: ProxyHeaderBox?
     /// With ``ServerConfiguration/tls``: the TLS stream over ``request``, its handshake done
     /// (Python's `request` is then the `SSLSocket`). Read and write through it (or ``stream``),
     /// never through `request`, which carries the ciphertext. Nil for a plaintext server.

@@ -433,7 +433,7 @@ open class BaseServer: @unchecked Sendable {
         if let tls = request.tls { try handshake(tls) }
         let handler = try makeHandler.make(request.socket, clientAddress, self)
         if let packet = request.packet { handler.packet = packet }
-        handler.proxyHeader = request.proxyHeader
+        handler.proxyHeaderBox = request.proxyHeaderBox
         handler.tlsStream = request.tls
         try handler.run()
     }

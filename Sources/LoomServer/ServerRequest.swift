@@ -21,7 +21,7 @@ public struct ServerRequest: Sendable {
         set { proxyHeaderBox = newValue.map(ProxyHeaderBox.init) }
     }
     /// Boxed (``ProxyHeaderBox``): the request is copied through every frame of a request's path.
-    private var proxyHeaderBox: ProxyHeaderBox?
+    private(set) var proxyHeaderBox: ProxyHeaderBox?
 
     /// A request on `socket`, with the datagram for a datagram server, or the TLS stream over it.
     public init(socket: Socket, packet: [UInt8]? = nil, tls: TLSSocket? = nil, proxyHeader: ProxyHeader? = nil) {

@@ -69,8 +69,10 @@ struct FaultInjectionTests {
         }
 
         func stop() {
-            stopAction()
+            // Plans go first: once stopAction closes a descriptor, its number may already be
+            // another test's, with that test's plan, which a later remove would take away.
             for fd in marked { FaultInjection.remove(from: fd) }
+            stopAction()
         }
     }
 
@@ -183,7 +185,7 @@ struct FaultInjectionTests {
             FaultInjection.apply(plan, to: server.socket.fileDescriptor)
             let running = try Running(server)
             port = server.serverAddress.port
-            stop = { try? running.stop(); FaultInjection.remove(from: server.socket.fileDescriptor) }
+            stop = { FaultInjection.remove(from: server.socket.fileDescriptor); try? running.stop() }
             isIdle = { server.activeRequests == 0 }
         case .eventloop, .async:
             final class Writer: StreamProtocol {
@@ -208,7 +210,7 @@ struct FaultInjectionTests {
             FaultInjection.apply(plan, to: listener)
             server.start()
             port = server.serverAddress.port
-            stop = { server.shutdown(gracePeriod: .seconds(5)); FaultInjection.remove(from: listener) }
+            stop = { FaultInjection.remove(from: listener); server.shutdown(gracePeriod: .seconds(5)) }
             isIdle = { server.connectionCount == 0 }
         }
         defer { stop() }
