@@ -24,7 +24,8 @@
 #
 # Knobs (environment): REPS (default 3; the figures use 6), DUR, WARM, CONNS, PIN_MODES,
 # OUT, NIO_DIR (must be writable, default /tmp/nio-echo), SHARED (default ../shared/bench next to
-# the repository), SKIP_MATRIX=1, ACCEPT_COMPARE=1, ONE_LOOP=1.
+# the repository), SKIP_MATRIX=1, ACCEPT_COMPARE=1, ONE_LOOP=1, LOOM (a prebuilt loom binary to
+# measure instead of building this tree's, for before/after runs back to back).
 # Loopback only; every server is started by run.sh or by this script and stopped by its PID.
 set -u
 set -o pipefail
@@ -52,9 +53,13 @@ OUT=${OUT:-/tmp/loom-compare/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT" "$BIN"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/compare.log" >&2; }
 
-log "building loom (release) in $ROOT"
-(cd "$ROOT" && swift build -c release --product loom) > "$OUT/loom-build.log" 2>&1 || { tail -30 "$OUT/loom-build.log"; exit 1; }
-LOOM="$ROOT/.build/release/loom"
+if [ -n "${LOOM:-}" ]; then  # LOOM=/path/to/loom: another tree's binary, e.g. for a before/after run
+  log "using the loom binary $LOOM"
+else
+  log "building loom (release) in $ROOT"
+  (cd "$ROOT" && swift build -c release --product loom) > "$OUT/loom-build.log" 2>&1 || { tail -30 "$OUT/loom-build.log"; exit 1; }
+  LOOM="$ROOT/.build/release/loom"
+fi
 
 # SERVERS may be narrowed from the environment; the default is every reference plus Loom's three modes.
 SERVERS=${SERVERS:-"epoll thread nio1 py_threading py_asyncio loom_threading loom loom_async"}
