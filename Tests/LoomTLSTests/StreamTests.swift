@@ -97,7 +97,7 @@ extension TLSTests {
         if !runningUnderSanitizer {
             #expect(growth < 16 * 1024, "resident memory grew by \(growth) KiB")
         }
-        print("2000 handshakes in \(elapsed), resident memory +\(growth) KiB")
+        print("2000 handshakes in \(elapsed), resident memory \(growth >= 0 ? "+" : "")\(growth) KiB")
     }
 
     /// Python's timeout semantics: `.zero` gives want-read as an error kind without waiting,
