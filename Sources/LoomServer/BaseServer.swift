@@ -70,6 +70,18 @@ open class BaseServer: @unchecked Sendable {
         var timeout: Duration?
     }
 
+    /// How this class runs requests when an initialiser is given ``Concurrency/classDefault`` (every
+    /// initialiser's default): serial here, a thread per request in the `Threading` classes.
+    /// Override it to make a server class with its own, as Python's
+    /// `class Server(ThreadingMixIn, TCPServer): pass`:
+    ///
+    /// ```swift
+    /// final class PooledServer: TCPServer, @unchecked Sendable {
+    ///     override class var defaultConcurrency: Concurrency { .pool(workers: 8) }
+    /// }
+    /// ```
+    open class var defaultConcurrency: Concurrency { .serial }
+
     /// The logger servers use when none is given: label `loom.server`, with whatever backend the
     /// program bootstrapped (swift-log's default prints to stdout).
     public static var defaultLogger: Logger { Logger(label: "loom.server") }
@@ -78,9 +90,10 @@ open class BaseServer: @unchecked Sendable {
     /// A stream socket must be bound and listening, a datagram socket bound. The server owns it
     /// from now on and closes it in ``serverClose()``.
     public init(
-        socket: Socket, handler: BaseRequestHandler.Type, concurrency: Concurrency = .serial,
+        socket: Socket, handler: BaseRequestHandler.Type, concurrency: Concurrency = .classDefault,
         configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
+        let concurrency = concurrency.resolved(classChoice: Self.defaultConcurrency)
         try configuration.validate(concurrency)
         try configuration.validateProxyProtocol(for: socket.type)
         let address: SocketAddress
@@ -103,7 +116,7 @@ open class BaseServer: @unchecked Sendable {
     /// Serves on a socket prepared elsewhere, as ``init(socket:handler:concurrency:configuration:logger:)``,
     /// with a handler made by `handlerFactory` for each request instead of a handler class.
     public convenience init<Handler: BaseRequestHandler>(
-        socket: Socket, concurrency: Concurrency = .serial,
+        socket: Socket, concurrency: Concurrency = .classDefault,
         configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = BaseServer.defaultLogger,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {
@@ -120,6 +133,7 @@ open class BaseServer: @unchecked Sendable {
         socket: Socket, address: SocketAddress, bound: Bool, handlers: RequestHandlerMaker, concurrency: Concurrency,
         configuration: ServerConfiguration, logger: Logger
     ) throws(ServerError) {
+        let concurrency = concurrency.resolved(classChoice: Self.defaultConcurrency)
         try configuration.validate(concurrency)
         try configuration.validateProxyProtocol(for: socket.type)
         let wake = try Self.makeWaker()

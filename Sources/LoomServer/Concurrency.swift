@@ -10,9 +10,16 @@ public struct Concurrency: Sendable, Hashable, CustomStringConvertible {
         case serial
         case threading(daemonThreads: Bool, blockOnClose: Bool)
         case pool(workers: Int, backlog: Int)
+        case classDefault
     }
 
     let strategy: Strategy
+
+    /// Whatever the server's class chooses, its ``BaseServer/defaultConcurrency``: ``serial`` for
+    /// `TCPServer`, ``threading`` for `ThreadingTCPServer`. Every server initialiser's default, so
+    /// that a subclass choosing its own (as Python's `class Server(ThreadingMixIn, TCPServer)`)
+    /// keeps every initialiser of the class it extends.
+    public static let classDefault = Concurrency(strategy: .classDefault)
 
     /// One request at a time, on the thread that calls `serveForever()` (Python's `TCPServer`).
     /// A slow or silent client holds up every other.
@@ -46,6 +53,7 @@ public struct Concurrency: Sendable, Hashable, CustomStringConvertible {
         case .serial: nil
         case .threading: nil
         case .pool(let workers, let backlog): workers + backlog
+        case .classDefault: nil
         }
     }
 
@@ -54,7 +62,7 @@ public struct Concurrency: Sendable, Hashable, CustomStringConvertible {
         switch strategy {
         case .serial: true
         case .threading(let daemon, let block): !daemon && block
-        case .pool: true
+        case .pool, .classDefault: true
         }
     }
 
@@ -64,6 +72,14 @@ public struct Concurrency: Sendable, Hashable, CustomStringConvertible {
         case .serial: "serial"
         case .threading(let daemon, let block): "threading(daemonThreads: \(daemon), blockOnClose: \(block))"
         case .pool(let workers, let backlog): "pool(workers: \(workers), backlog: \(backlog))"
+        case .classDefault: "classDefault"
         }
+    }
+
+    /// This strategy, or the class's choice when this is ``classDefault`` (a class choosing
+    /// `classDefault` itself gets serial).
+    func resolved(classChoice: Concurrency) -> Concurrency {
+        guard strategy == .classDefault else { return self }
+        return classChoice.strategy == .classDefault ? .serial : classChoice
     }
 }

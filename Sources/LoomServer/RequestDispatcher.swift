@@ -10,7 +10,7 @@ protocol RequestDispatcher: Sendable {
 
 func makeDispatcher(for concurrency: Concurrency, configuration: ServerConfiguration) -> any RequestDispatcher {
     switch concurrency.strategy {
-    case .serial:
+    case .serial, .classDefault:  // a server resolves classDefault before it gets here
         SerialDispatcher()
     case .threading(let daemonThreads, _):
         ThreadPerRequestDispatcher(name: configuration.threadName, daemon: daemonThreads,

@@ -18,7 +18,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
     /// or is not permitted.
     public init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .stream)
@@ -37,7 +37,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
     /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .stream)
@@ -55,7 +55,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
     /// `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         host: String = "127.0.0.1", port: Int,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {
@@ -69,7 +69,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
     /// Binds `address` (IPv4 or IPv6) and listens.
     public init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
@@ -83,7 +83,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
     /// then call ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
     ) throws(ServerError) {
         try super.init(socket: BaseServer.unboundSocket(for: address, type: .stream), address: address, bound: false,
@@ -96,7 +96,7 @@ open class TCPServer: BaseServer, @unchecked Sendable {
     /// is made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         address: SocketAddress,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {

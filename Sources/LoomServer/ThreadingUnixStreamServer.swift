@@ -1,40 +1,7 @@
-import Logging
-import LoomSockets
-
 /// Python's `socketserver.ThreadingUnixStreamServer`: a ``UnixStreamServer`` with a thread per connection.
 // @unchecked Sendable: adds no state to UnixStreamServer's.
 open class ThreadingUnixStreamServer: UnixStreamServer, @unchecked Sendable {
-    /// Binds `path` and listens; a thread per connection.
-    public override init(
-        path: String, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
-        logger: Logger = BaseServer.defaultLogger
-    ) throws(ServerError) {
-        try super.init(path: path, handler: handler, concurrency: concurrency,
-                       configuration: configuration, logger: logger)
-    }
-
-    /// Binds `path` and listens; a thread per connection. With `bindAndActivate: false` (Python's
-    /// `bind_and_activate=False`) the socket is created but not bound: set options on
-    /// ``BaseServer/socket``, then call ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
-    public override init(
-        path: String, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
-        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
-    ) throws(ServerError) {
-        try super.init(path: path, handler: handler, concurrency: concurrency,
-                       configuration: configuration, logger: logger, bindAndActivate: bindAndActivate)
-    }
-
-    /// Binds `path` and listens (unless `bindAndActivate` is false); a thread per connection, whose
-    /// handler `handlerFactory` makes (see ``RequestHandlerFactory``).
-    public override init<Handler: BaseRequestHandler>(
-        path: String,
-        concurrency: Concurrency = .threading, configuration: ServerConfiguration = ServerConfiguration(),
-        logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
-        handlerFactory: @escaping RequestHandlerFactory<Handler>
-    ) throws(ServerError) {
-        try super.init(path: path, concurrency: concurrency, configuration: configuration,
-                       logger: logger, bindAndActivate: bindAndActivate, handlerFactory: handlerFactory)
-    }
+    /// A thread per connection: every initialiser of ``UnixStreamServer`` makes one when not given a
+    /// `concurrency` of its own.
+    open override class var defaultConcurrency: Concurrency { .threading }
 }

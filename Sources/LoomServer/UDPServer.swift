@@ -11,7 +11,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
     /// Binds `host` (numeric or a name, IPv4 preferred) on `port`.
     public init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .datagram)
@@ -26,7 +26,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
     /// then call ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         host: String = "127.0.0.1", port: Int, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
     ) throws(ServerError) {
         let address = try resolveServerAddress(host: host, port: port, type: .datagram)
@@ -40,7 +40,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
     /// request's handler is made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         host: String = "127.0.0.1", port: Int,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {
@@ -54,7 +54,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
     /// Binds `address` (IPv4 or IPv6).
     public init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         try super.init(socket: BaseServer.unboundSocket(for: address, type: .datagram), address: address, bound: false,
@@ -68,7 +68,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
     /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         address: SocketAddress, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
     ) throws(ServerError) {
         try super.init(socket: BaseServer.unboundSocket(for: address, type: .datagram), address: address, bound: false,
@@ -81,7 +81,7 @@ open class UDPServer: BaseServer, @unchecked Sendable {
     /// made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         address: SocketAddress,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {

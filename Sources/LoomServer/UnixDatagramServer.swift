@@ -11,7 +11,7 @@ open class UnixDatagramServer: BaseServer, @unchecked Sendable {
     /// Binds `path`.
     public init(
         path: String, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address: SocketAddress
@@ -27,7 +27,7 @@ open class UnixDatagramServer: BaseServer, @unchecked Sendable {
     /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         path: String, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
     ) throws(ServerError) {
         let address: SocketAddress
@@ -42,7 +42,7 @@ open class UnixDatagramServer: BaseServer, @unchecked Sendable {
     /// made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         path: String,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {

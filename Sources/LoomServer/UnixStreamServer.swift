@@ -10,7 +10,7 @@ open class UnixStreamServer: BaseServer, @unchecked Sendable {
     /// Binds `path` and listens.
     public init(
         path: String, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger
     ) throws(ServerError) {
         let address: SocketAddress
@@ -26,7 +26,7 @@ open class UnixStreamServer: BaseServer, @unchecked Sendable {
     /// ``BaseServer/serverBind()`` and ``BaseServer/serverActivate()``.
     public init(
         path: String, handler: BaseRequestHandler.Type,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool
     ) throws(ServerError) {
         let address: SocketAddress
@@ -41,7 +41,7 @@ open class UnixStreamServer: BaseServer, @unchecked Sendable {
     /// made by `handlerFactory` (see ``RequestHandlerFactory``).
     public init<Handler: BaseRequestHandler>(
         path: String,
-        concurrency: Concurrency = .serial, configuration: ServerConfiguration = ServerConfiguration(),
+        concurrency: Concurrency = .classDefault, configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = BaseServer.defaultLogger, bindAndActivate: Bool = true,
         handlerFactory: @escaping RequestHandlerFactory<Handler>
     ) throws(ServerError) {
