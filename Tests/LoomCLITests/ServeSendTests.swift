@@ -264,14 +264,12 @@ private func isPortFree(_ port: Int) throws -> Bool {
             (["--proxy-protocol", "sometimes", "--port", "0"], "proxy-protocol"),
         ]
         for (arguments, message) in cases {
-            let start = ContinuousClock.now
             let child = try Child(["serve"] + arguments)
             let err = String(decoding: child.readToEnd(child.stderr, timeout: .seconds(5)), as: UTF8.self)
             let status = child.wait(timeout: .seconds(5))
             #expect(status != nil && status != 0, "\(arguments)")
             #expect(err.contains(message), "\(arguments): \(err)")
             #expect(child.readToEnd(child.stdout, timeout: .seconds(1)).isEmpty)
-            #expect(ContinuousClock.now - start < .seconds(3))
             if arguments.first == "--port" {
                 #expect(err.split(separator: "\n").count == 1, "\(err)")
             }
@@ -295,7 +293,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
         let (timedOut, _, timeoutErr) = try send(["--port", "\(try silent.localAddress.port)", "--timeout", "0.5", "hello"])
         #expect(timedOut != nil && timedOut != 0)
         #expect(timeoutErr.contains("timed out") && timeoutErr.split(separator: "\n").count == 1, "\(timeoutErr)")
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test(arguments: ["serial", "threading", "pool"])

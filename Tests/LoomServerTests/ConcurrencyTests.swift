@@ -35,12 +35,17 @@ func burst(_ server: BaseServer, clients count: Int, message: String) throws -> 
 
 @Suite struct ConcurrencyTests {
     @Test func threadingServesTwentySlowClientsAtOnce() throws {
-        let server = try ThreadingTCPServer(port: 0, handler: SlowHandler.self, logger: silentLogger)
+        // Each handler answers only once all 20 are inside together: one at a time, the first
+        // would wait out the barrier's 30 s and answer nothing.
+        let together = try Barrier(parties: 20, timeout: .seconds(30))
+        let server = try ThreadingTCPServer(port: 0, logger: silentLogger) { request, clientAddress, server in
+            let handler = GatedHandler(request: request, clientAddress: clientAddress, server: server)
+            handler.gate = { _ = try together.wait() }
+            return handler
+        }
         let running = try Running(server)
-        let (elapsed, answers) = try burst(server, clients: 20, message: "long")
+        let (_, answers) = try burst(server, clients: 20, message: "long")
         #expect(answers == Array(repeating: "done", count: 20))
-        // 20 × 0.5 s handled one by one would take 10 s; together about 0.5 s.
-        #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(3), "took \(elapsed)")
         try running.stop()
     }
 
@@ -64,6 +69,7 @@ func burst(_ server: BaseServer, clients count: Int, message: String) throws -> 
         let other = try connect(server, timeout: .milliseconds(700))
         try other.sendAll("next")
         if threading {
+            other.timeout = .seconds(10)   // served at once; the margin is for a loaded machine
             #expect(try readAll(other) == Array("NEXT".utf8))
         } else {
             #expect { try other.recv(maxBytes: 10) } throws: { ($0 as? SocketError)?.kind == .timedOut }
@@ -133,23 +139,39 @@ func burst(_ server: BaseServer, clients count: Int, message: String) throws -> 
 
     @Test func serverCloseWaitsForHandlersUnlessDaemon() throws {
         for daemon in [false, true] {
-            let server = try ThreadingTCPServer(port: 0, handler: SlowHandler.self,
-                                                concurrency: .threading(daemonThreads: daemon), logger: silentLogger)
+            // The handler answers only when the test opens its gate, so "did serverClose wait" is a
+            // question of order, never of how long anything took.
+            let gate = LoomThreading.Event()
+            let server = try ThreadingTCPServer(port: 0, concurrency: .threading(daemonThreads: daemon),
+                                                logger: silentLogger) { request, clientAddress, server in
+                let handler = GatedHandler(request: request, clientAddress: clientAddress, server: server)
+                handler.gate = { _ = gate.wait(timeout: .seconds(60)) }
+                return handler
+            }
             let running = try Running(server)
             let client = try connect(server)
             try client.sendAll("long")
             #expect(eventually { server.activeRequests == 1 })
-            let start = ContinuousClock.now
-            try server.shutdown()
-            server.serverClose()
-            let waited = ContinuousClock.now - start
+            let closed = LoomThreading.Event()
+            let closer = LoomThreading.Thread(daemon: true) {
+                try server.shutdown()
+                server.serverClose()
+                closed.set()
+            }
+            try closer.start()
             if daemon {
-                #expect(waited < .milliseconds(300), "daemon: \(waited)")
+                #expect(closed.wait(timeout: .seconds(30)), "daemon: serverClose waited for the handler")
+                #expect(server.activeRequests == 1)   // still inside, gate shut
+                gate.set()
             } else {
-                #expect(waited >= .milliseconds(300) && server.activeRequests == 0, "blocking: \(waited)")
+                #expect(!closed.wait(timeout: .milliseconds(300)), "blocking: serverClose did not wait")
+                gate.set()
+                #expect(closed.wait(timeout: .seconds(30)))
+                #expect(server.activeRequests == 0)
             }
             #expect(try readAll(client) == Array("done".utf8))
             _ = try running.thread.join(timeout: .seconds(5))
+            _ = try closer.join(timeout: .seconds(5))
         }
     }
 }

@@ -162,7 +162,7 @@ import Testing
         try server.handleRequest()
         let waited = ContinuousClock.now - start
         #expect(server.timeouts.load(ordering: .relaxed) == 1)
-        #expect(waited >= .milliseconds(200) && waited < .seconds(3))
+        #expect(waited >= .milliseconds(200) && waited < .seconds(10))
         // With a client waiting, it handles exactly that one request.
         let client = try connect(server)
         try client.sendAll("one")
@@ -186,8 +186,8 @@ import Testing
         defer { server.serverClose() }
         try server.shutdown()                // not serving: returns at once
         let start = ContinuousClock.now
-        try server.serveForever()            // already shut down: returns at once
-        #expect(ContinuousClock.now - start < .seconds(1))
+        try server.serveForever(pollInterval: .seconds(60))   // already shut down: returns at once
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 }
 

@@ -15,9 +15,9 @@ final class Running: Sendable {
     let server: BaseServer
     let thread: LoomThreading.Thread
 
-    init(_ server: BaseServer) throws {
+    init(_ server: BaseServer, pollInterval: Duration? = nil) throws {
         self.server = server
-        thread = LoomThreading.Thread(name: "test-serve", daemon: true) { try server.serveForever() }
+        thread = LoomThreading.Thread(name: "test-serve", daemon: true) { try server.serveForever(pollInterval: pollInterval) }
         try thread.start()
     }
 

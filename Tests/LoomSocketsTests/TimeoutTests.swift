@@ -10,7 +10,7 @@ private func expectTimedOut(after nominal: Duration, sourceLocation: SourceLocat
                             _ body: () throws -> Void) {
     let took = elapsed { expectError(.timedOut, sourceLocation: sourceLocation, body) }
     #expect(took >= nominal, "returned early: \(took)", sourceLocation: sourceLocation)
-    #expect(took < nominal + .seconds(2), "took \(took)", sourceLocation: sourceLocation)
+    #expect(took < nominal + .seconds(5), "took \(took)", sourceLocation: sourceLocation)
 }
 
 extension SocketTests {
@@ -48,7 +48,7 @@ extension SocketTests {
             let (a, b) = try Socket.pair()
             a.timeout = .zero
             let took = elapsed { expectError(.wouldBlock) { _ = try a.recv(maxBytes: 10) } }
-            #expect(took < .milliseconds(500))
+            #expect(took < .seconds(5))
             try b.sendAll("x")
             #expect(try a.recv(maxBytes: 10) == Array("x".utf8))
 
@@ -146,7 +146,7 @@ extension SocketTests {
                 }
                 if timedOut {
                     #expect(took >= .milliseconds(300))
-                    #expect(took < .milliseconds(2300))
+                    #expect(took < .milliseconds(5300))
                 }
             }
             #expect(timedOut)
@@ -154,7 +154,7 @@ extension SocketTests {
             let took = elapsed {
                 expectError(.timedOut) { _ = try Socket.createConnection(host: "127.0.0.1", port: address.port, timeout: .milliseconds(300)) }
             }
-            #expect(took >= .milliseconds(300) && took < .milliseconds(2300))
+            #expect(took >= .milliseconds(300) && took < .milliseconds(5300))
         }
     }
 }

@@ -61,7 +61,7 @@ extension SocketTests {
             #expect(try server.recvFrom(maxBytes: 10).0 == Array("hello".utf8))
             server.timeout = .milliseconds(200)
             let took = elapsed { expectError(.timedOut) { _ = try server.recvFrom(maxBytes: 10) } }
-            #expect(took >= .milliseconds(200) && took < .milliseconds(2200))
+            #expect(took >= .milliseconds(200) && took < .milliseconds(5200))
             server.timeout = .zero
             expectError(.wouldBlock) { _ = try server.recvFrom(maxBytes: 10) }
         }

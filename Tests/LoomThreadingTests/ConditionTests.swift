@@ -32,7 +32,7 @@ import Testing
             var notified = true
             let took = try elapsed { notified = try condition.wait(timeout: .milliseconds(150)) }
             #expect(!notified)
-            #expect(took >= 0.15 && took < 1.5)
+            #expect(took >= 0.15 && took < 5.15)
             #expect(try !condition.wait(timeout: .zero))
             #expect(try !condition.wait(timeout: .seconds(-1)))
         }
@@ -116,7 +116,7 @@ import Testing
         #expect(try notifier.join(timeout: generous))
         let (result, took) = try #require(outcome.value)
         #expect(!result)
-        #expect(took >= 0.2 && took < 2.0)
+        #expect(took >= 0.2 && took < 5.2)
         let calls = Counter()
         try condition.withLock { () throws in
             #expect(try condition.wait(for: { calls.increment() > 0 }, timeout: .zero))

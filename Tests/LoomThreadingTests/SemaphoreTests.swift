@@ -12,7 +12,7 @@ import Testing
         var got = true
         let took = try elapsed { got = try semaphore.acquire(timeout: .milliseconds(100)) }
         #expect(!got)
-        #expect(took >= 0.1 && took < 1.0)
+        #expect(took >= 0.1 && took < 5.1)
         #expect(try !semaphore.acquire(timeout: .zero))
         #expect(try !semaphore.acquire(timeout: .seconds(-1)), "a negative timeout polls, as in Python")
         try semaphore.release(2)
@@ -104,7 +104,7 @@ import Testing
         var result = true
         let took = elapsed { result = event.wait(timeout: .milliseconds(150)) }
         #expect(!result)
-        #expect(took >= 0.15 && took < 1.5)
+        #expect(took >= 0.15 && took < 5.15)
         #expect(!event.wait(timeout: .zero))
         #expect(!event.wait(timeout: .seconds(-1)))
     }
