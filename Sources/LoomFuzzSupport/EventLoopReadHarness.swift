@@ -34,13 +34,14 @@ import Logging
 
     /// One exchange at a time: both entry points share the servers and their scripts, and the
     /// connection-count check needs the server to itself (the replay tests run in parallel).
-    static let oneAtATime = Protected(())
+    /// A lock with nothing to guard, not a `Protected(())`: see ``Protected`` on empty values.
+    static let oneAtATime = Monitor()
 
     /// The servers: `EchoProtocol`, `UppercaseProtocol`, an async/await echo.
     enum Kind: UInt8 { case echo, upper, asyncEcho }
 
     static func exchange(_ payload: [UInt8], kind: Kind, script: [UInt8]) throws(FuzzFailure) {
-        try oneAtATime.withLock { (_) throws(FuzzFailure) in try exchangeAlone(payload, kind: kind, script: script) }
+        try oneAtATime.withLock { () throws(FuzzFailure) in try exchangeAlone(payload, kind: kind, script: script) }
     }
 
     private static func exchangeAlone(_ payload: [UInt8], kind: Kind, script: [UInt8]) throws(FuzzFailure) {

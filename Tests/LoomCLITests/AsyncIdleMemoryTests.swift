@@ -53,7 +53,7 @@ import Testing
         let output = try run("""
             ulimit -n $(ulimit -Hn); n=2000; [ $(ulimit -n) -lt 4200 ] && n=$(( $(ulimit -n) / 2 - 100 ))
             '\(loomBinary)' serve --mode async --handler echo --port 0 --loops 1 > '\(directory)/out' 2>/dev/null & s=$!
-            for i in $(seq 100); do grep -q listening '\(directory)/out' && break; sleep 0.1; done
+            for i in $(seq 600); do grep -q listening '\(directory)/out' && break; sleep 0.1; done
             port=$(sed -n 's/.*:\\([0-9]*\\)$/\\1/p' '\(directory)/out' | head -1)
             timeout 90 python3 '\(script)' "$port" "$n" "$s"; status=$?
             kill $s; wait $s; exit $status

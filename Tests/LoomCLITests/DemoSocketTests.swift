@@ -139,7 +139,7 @@ private func readAll(_ socket: Socket) throws -> [UInt8] {
         #expect(String(decoding: request, as: UTF8.self) == #"{"status":true,"leave":true,"msg":"我下线了！"}"#)
         let reply = Array("不要回答,不要回答,不要回答".utf8)
         try connection.sendAll(Array(reply[..<2]))                 // 2 of the 3 bytes of 不
-        usleep(300_000)
+        usleep(50_000)   // short: the client reads for only a second after the first bytes
         try connection.sendAll(Array(reply[2...]))
         connection.close()
         #expect(client.nextLine() == "不要回答,不要回答,不要回答")

@@ -215,7 +215,7 @@ private final class PythonTLSServer {
     @Test func benchSpeaksTLS() throws {
         let (child, line) = try serve(tlsArguments(["--mode", "eventloop", "--loops", "1", "--handler", "echo"]))
         defer { child.signal(SIGTERM); _ = child.wait(timeout: .seconds(10)) }
-        let common = ["bench", "--tls", "--port", "\(port(of: line))", "-c", "2", "-d", "1", "-w", "0.2", "--json"]
+        let common = ["bench", "--tls", "--port", "\(port(of: line))", "-c", "2", "-d", "3", "-w", "0.2", "--json"]
         let echo = try execute(loomBinary, common + ["--tls-ca", certificateFolder + "/ca.pem"], timeout: 30)
         #expect(echo.0 == 0, "\(echo.1) \(echo.2)")
         #expect(echo.1.contains("\"errors\": 0") && !echo.1.contains("\"requests\": 0,"), "\(echo.1)")

@@ -230,7 +230,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
         #expect(try exchange(port: port, []) == [])
 
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
         let logs = String(decoding: server.readToEnd(server.stderr), as: UTF8.self)
         #expect(logs.contains("127.0.0.1 wrote: mango"))
         #expect(server.readToEnd(server.stdout).isEmpty)   // exactly one line on stdout
@@ -240,12 +240,14 @@ private func isPortFree(_ port: Int) throws -> Bool {
     @Test func sigintWithAClientConnectedShutsDownGracefully() throws {
         let (server, line) = try serve(["--port", "0"])
         let port = port(of: line)
+        let descriptors = server.descriptorCount
         let idle = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(10))
-        usleep(100_000)
+        // Accepted, not waiting in the backlog (where closing the listener would reset it).
+        #expect(eventually { server.descriptorCount > descriptors })
         let start = ContinuousClock.now
         server.signal(SIGINT)
-        #expect(server.wait(timeout: .seconds(6)) == 0)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(server.wait(timeout: .seconds(20)) == 0)
+        #expect(ContinuousClock.now - start < .seconds(15))
         #expect(try idle.recv(maxBytes: 10) == [])   // closed by the server
         idle.close()
         #expect(try isPortFree(port))
@@ -306,7 +308,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
             #expect(String(decoding: out, as: UTF8.self) == word.trimmed.uppercased())
         }
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
     }
 
     @Test func echoAndReplyHandlers() throws {
@@ -359,7 +361,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
         let hostile = Array("a\nerror: forged\u{1B}[31m\u{7}red\r".utf8) + [0xFF] + Array(" 我下线了".utf8)
         _ = try exchange(port: port(of: line), hostile)
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
         let logs = server.readToEnd(server.stderr)
         let text = String(decoding: logs, as: UTF8.self)
         #expect(!logs.contains(0x1B) && !logs.contains(0x07) && !logs.contains(0x0D), "\(text)")
@@ -375,7 +377,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
         #expect(status == 0)
         #expect(out == Array("MANGO".utf8))
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
     }
 
     @Test(arguments: [false, true])
@@ -389,12 +391,12 @@ private func isPortFree(_ port: Int) throws -> Bool {
         #expect(status == 0, "\(err)")
         #expect(out == Array("MANGO".utf8))
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
         #expect(access(path, F_OK) != 0)
     }
 
     @Test func idleTimeoutAndMaxConnections() throws {
-        let (server, line) = try serve(["--port", "0", "--timeout", "0.3", "--max-connections", "2"])
+        let (server, line) = try serve(["--port", "0", "--timeout", "1", "--max-connections", "2"])
         let port = port(of: line)
         // The server's own threads before any client: the main and signal threads, plus whatever
         // the runtime adds (Thread Sanitizer runs a background thread of its own).
@@ -405,14 +407,14 @@ private func isPortFree(_ port: Int) throws -> Bool {
         #expect(server.threadCount <= baseline + 2)
         let start = ContinuousClock.now
         for socket in silent { #expect(try socket.recv(maxBytes: 10) == []) }   // all closed as idle in turn
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(20))
         let (status, out, _) = try send(["--port", "\(port)", "after"])
         #expect(status == 0 && out == Array("AFTER".utf8))
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func connectionsAndResetsLeaveNoDescriptorOrThreadBehind() throws {
         let (server, line) = try serve(["--port", "0", "--handler", "echo"])
         let port = port(of: line)
@@ -429,14 +431,14 @@ private func isPortFree(_ port: Int) throws -> Bool {
             }
             socket.close()
         }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline && (server.descriptorCount != descriptors || server.threadCount != threads) {
             usleep(10_000)
         }
         #expect(server.descriptorCount == descriptors)
         #expect(server.threadCount == threads)
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
     }
 
     @Test func outOfDescriptorsBacksOffWithoutSpinningOrDying() throws {
@@ -449,16 +451,19 @@ private func isPortFree(_ port: Int) throws -> Bool {
         for _ in 0..<60 { clients.append(try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(10))) }
         usleep(300_000)
         let before = server.cpuSeconds
-        usleep(1_000_000)
+        let slept = ContinuousClock.now
+        usleep(1_000_000)   // longer on a busy machine: the bound scales with it
         let used = server.cpuSeconds - before
-        #expect(used < 0.3, "the server used \(used) s of CPU in 1 s while out of descriptors")
+        let wall = ContinuousClock.now - slept
+        let seconds = max(1, Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18)
+        #expect(used < 0.3 * seconds, "the server used \(used) s of CPU in \(seconds) s while out of descriptors")
         #expect(server.wait(timeout: .zero) == nil)   // alive
         for client in clients { client.close() }
         // Once descriptors are free again, it serves.
         var answered = false
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !answered && ContinuousClock.now < deadline {
-            if let reply = try? exchange(port: port, Array("back".utf8), timeout: .seconds(1)), reply == Array("BACK".utf8) {
+            if let reply = try? exchange(port: port, Array("back".utf8), timeout: .seconds(5)), reply == Array("BACK".utf8) {
                 answered = true
             } else {
                 usleep(100_000)
@@ -466,7 +471,7 @@ private func isPortFree(_ port: Int) throws -> Bool {
         }
         #expect(answered)
         server.signal(SIGTERM)
-        #expect(server.wait(timeout: .seconds(5)) == 0)
+        #expect(server.wait(timeout: .seconds(30)) == 0)
         let logs = readText(logPath) ?? ""
         #expect(logs.contains("out of file descriptors"))
     }

@@ -113,8 +113,12 @@ import Testing
             let start = ContinuousClock.now
             try mallory.sendRaw([UInt8](repeating: 0x61, count: ChatLimits.maxLineLength + 100) + [0x0A])
             #expect(try mallory.readUntilClosed() == [.error(ChatProtocolError.lineTooLong.description)])
-            // Still open on this side and silent: the server holds its end, then closes it by itself.
-            #expect(serverSockets(port: chat.port) == 2, "the listener and mallory's connection")
+            // Still open on this side and silent: the server holds its end, then closes it by itself
+            // (checked only while the linger time has surely not run out, however slow the machine).
+            let held = serverSockets(port: chat.port)
+            if ContinuousClock.now - start < ChatReader.lingerTime {
+                #expect(held == 2, "the listener and mallory's connection")
+            }
             #expect(eventually(.seconds(15)) { serverSockets(port: chat.port) == 1 }, "never closed")
             let waited = ContinuousClock.now - start
             #expect(waited >= ChatReader.lingerTime - .milliseconds(50), "closed after \(waited)")

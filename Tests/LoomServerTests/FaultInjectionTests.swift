@@ -142,9 +142,11 @@ struct FaultInjectionTests {
         switch engine {
         case .threading:
             let warnings = log.all.filter { $0.message.contains("out of file descriptors") }
-            #expect(warnings.count == 1, "\(log.all.map(\.message))")
+            // Once a second at most: a second report only if a busy machine spread the three
+            // EMFILEs (30 ms apart) over more than a second.
+            #expect((1...2).contains(warnings.count), "\(log.all.map(\.message))")
         case .eventloop, .async:
-            #expect(errors.all.count == 1, "reported at most once a second: \(errors.all)")
+            #expect((1...2).contains(errors.all.count), "reported at most once a second: \(errors.all)")
             #expect(errors.all.first?.contains("EMFILE") == true || errors.all.first?.contains("open files") == true,
                     "\(errors.all)")
         }

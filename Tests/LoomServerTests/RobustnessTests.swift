@@ -11,7 +11,7 @@ import Testing
 @Suite struct RobustnessTests {
     /// 10,000 connections, every tenth reset by the client in the middle of its request (SO_LINGER 0),
     /// leave no descriptor and no thread behind.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(6)))
     func tenThousandConnectionsSomeResetLeaveNothingBehind() throws {
         final class Echo: StreamRequestHandler {
             override func handle() throws {
@@ -30,7 +30,8 @@ import Testing
         let running = try Running(server)
         #expect(serverSockets(port: port) == 1)
         let failures = Atomic<Int>(0)
-        let giveUp = ContinuousClock.now + .seconds(30)   // a broken server fails the test, never hangs it
+        // A broken server fails the test, never hangs it; the margins are for Thread Sanitizer on a busy machine.
+        let giveUp = ContinuousClock.now + .seconds(240)
         let clients = (0..<8).map { worker in
             LoomThreading.Thread(daemon: true) {
                 for index in 0..<1250 {
@@ -39,7 +40,7 @@ import Testing
                         return
                     }
                     do {
-                        let socket = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(2))
+                        let socket = try Socket.createConnection(host: "127.0.0.1", port: port, timeout: .seconds(30))
                         if index % 10 == worker % 10 {
                             try socket.sendAll("half a requ")
                             try socket.setOption(.linger, Linger(.zero))
@@ -58,7 +59,7 @@ import Testing
         }
         let start = ContinuousClock.now
         for client in clients { try client.start() }
-        for client in clients { #expect(try client.join(timeout: .seconds(40))) }
+        for client in clients { #expect(try client.join(timeout: .seconds(280))) }
         let elapsed = ContinuousClock.now - start
         #expect(failures.load(ordering: .relaxed) == 0)
         #expect(eventually { server.activeRequests == 0 })

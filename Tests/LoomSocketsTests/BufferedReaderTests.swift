@@ -99,7 +99,7 @@ extension SocketTests {
             var got: [UInt8] = []
             let took = try elapsed { got = try reader.read(exactly: exact.count) }
             #expect(got == exact)
-            #expect(took < .seconds(4))
+            #expect(took < .seconds(30))
         }
 
         @Test func readExactlyAcrossManySmallWrites() throws {

@@ -69,7 +69,7 @@ extension SocketTests {
 
         @Test func aPeerVanishingMidTransferIsAnErrorNotAHang() throws {
             let (client, server) = try tcpPair()
-            client.timeout = .seconds(5)
+            client.timeout = .seconds(30)
             let closer = TestThread {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 _ = try? buffer.withUnsafeMutableBytes { try server.recv(into: $0) }
@@ -84,7 +84,7 @@ extension SocketTests {
                 }
             }
             closer.join()
-            #expect(took < .seconds(5))
+            #expect(took < .seconds(30))
         }
     }
 }

@@ -59,7 +59,14 @@ extension TLSTests {
         let certificates = try Certificates.shared()
         let server = try TLSEchoServer(engine, context: certificates.serverContext())
         defer { server.stop() }
-        let result = try run(["sh", "-c", "(printf 'ping from s_client\\n'; sleep 1) | openssl s_client -connect 127.0.0.1:\(server.port) -CAfile \(certificates.path("ca.pem")) -verify_return_error -servername localhost -quiet -no_ign_eof"])
+        // s_client quits when its input ends, so the input stays open until the echo is back
+        // (at most 30 s), however slow the machine.
+        let result = try run(["sh", "-c", """
+            out=$(mktemp); (printf 'ping from s_client\\n'; i=0; while [ $i -lt 300 ] && ! grep -q 'ping from s_client' "$out"; \
+            do sleep 0.1; i=$((i+1)); done) | openssl s_client -connect 127.0.0.1:\(server.port) \
+            -CAfile \(certificates.path("ca.pem")) -verify_return_error -servername localhost -quiet -no_ign_eof > "$out" 2>&1; \
+            cat "$out"; rm -f "$out"
+            """])
         #expect(result.output.contains("ping from s_client"), "\(result.output)")
     }
 
@@ -96,7 +103,8 @@ extension TLSTests {
     @Test(arguments: Engine.allCases)
     func serverSurvivesHostileClients(engine: Engine) throws {
         let certificates = try Certificates.shared()
-        let server = try TLSEchoServer(engine, context: certificates.serverContext(), idleTimeout: .seconds(1))
+        // 5 s: well-behaved exchanges between the attacks must never race the idle timeout.
+        let server = try TLSEchoServer(engine, context: certificates.serverContext(), idleTimeout: .seconds(5))
         defer { server.stop() }
         let baseline = server.serverDescriptors
         // A pool starts its workers as work arrives: allow for all of them.
@@ -124,7 +132,7 @@ extension TLSTests {
         try expectDropped("garbage", logged: "tls handshake") { socket in
             try socket.sendAll(pattern(4096, seed: 3).map { $0 | 0x80 })
         }
-        // The start of a real ClientHello, then silence: dropped after the 1 s timeout.
+        // The start of a real ClientHello, then silence: dropped after the 5 s timeout.
         try expectDropped("stalled handshake", logged: "tls handshake") { socket in
             try socket.sendAll([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
         }
@@ -162,7 +170,8 @@ extension TLSTests {
         let descriptors = openDescriptorCount()
         for index in 0..<200 { #expect(try server.echo([UInt8(index & 0xFF)], context: client) == [UInt8(index & 0xFF)]) }
         #expect(eventually(.seconds(20)) { server.openConnections == 0 })
-        #expect(eventually(.seconds(20)) { openDescriptorCount() <= descriptors + 2 }, "\(openDescriptorCount()) vs \(descriptors)")
+        // Process-wide: other targets' suites hold descriptors meanwhile; a leak would be 200.
+        #expect(eventually { openDescriptorCount() <= descriptors + 64 }, "\(openDescriptorCount()) vs \(descriptors)")
     }
 
     /// A client context is refused when the server is made, with a clear message.

@@ -85,13 +85,9 @@ extension TLSTests {
         let started = ContinuousClock.now
         try handshakes(rounds)
         let elapsed = ContinuousClock.now - started
-        // Suites of other targets run at the same time: give their descriptors a moment.
-        var after = openDescriptorCount()
-        for _ in 0..<50 where after > descriptors {
-            LoomThreading.Thread.sleep(for: .milliseconds(100))
-            after = openDescriptorCount()
-        }
-        #expect(after <= descriptors)
+        // Suites of other targets run at the same time: give their descriptors time and slack
+        // (a leak here would be one per round, hundreds).
+        #expect(eventually { openDescriptorCount() <= descriptors + 64 }, "\(openDescriptorCount()) vs \(descriptors)")
         let growth = residentKiB() - memory
         // ASan keeps freed memory in quarantine: resident memory says nothing there (LSan checks leaks).
         if !runningUnderSanitizer {

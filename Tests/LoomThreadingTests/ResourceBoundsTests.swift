@@ -97,7 +97,7 @@ import Testing
             #expect(try pool.submit { 6 * 7 }.result(timeout: generous) == 42)
             pool.shutdown()
         }
-        #expect(eventually(.seconds(5)) { queue == nil }, "the exit hook no longer keeps the queue alive")
+        #expect(eventually { queue == nil }, "the exit hook no longer keeps the queue alive")
     }
 
     /// The ring buffer under `Queue` keeps its items in raw memory: every item must come out in

@@ -190,19 +190,21 @@ struct EventLoopServerTests {
     }
 
     @Test func idleConnectionsAreClosedActiveOnesKept() throws {
-        let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .milliseconds(300))) { EchoProtocol() }
+        // A 3 s timeout against pings every 250 ms: a stall of the machine long enough to close
+        // the busy connection is far beyond what this suite sees.
+        let server = try EventLoopServer(configuration: .init(loops: 1, idleTimeout: .seconds(3))) { EchoProtocol() }
         server.start()
         defer { server.shutdown(gracePeriod: .zero) }
         let idle = try client(server)
         let busy = try client(server)
         let start = ContinuousClock.now
-        for _ in 0..<12 {  // 600 ms of traffic, never 300 ms apart
+        for _ in 0..<18 {  // 4.5 s of traffic, never 3 s apart
             try busy.sendAll("ping")
             #expect(try recvExactly(busy, 4) == Array("ping".utf8))
-            usleep(50_000)
+            usleep(250_000)
         }
         #expect(try recvToEnd(idle) == [])  // closed by the server
-        #expect(ContinuousClock.now - start >= .milliseconds(300))
+        #expect(ContinuousClock.now - start >= .seconds(3))
         try busy.sendAll("still")
         #expect(try recvExactly(busy, 5) == Array("still".utf8))
     }
@@ -256,7 +258,7 @@ struct EventLoopServerTests {
         let start = ContinuousClock.now
         server.shutdown(gracePeriod: .milliseconds(200))
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(200) && elapsed < .seconds(5))
+        #expect(elapsed >= .milliseconds(200) && elapsed < .seconds(30))
         #expect(try recvToEnd(c) == [])
     }
 
@@ -270,7 +272,9 @@ struct EventLoopServerTests {
         usleep(50_000)
         let before = server.loops.map { $0.turns.load(ordering: .relaxed) }
         usleep(400_000)
-        #expect(server.loops.map { $0.turns.load(ordering: .relaxed) } == before)
+        // A turn or two may still end late on a busy machine; a spinning loop makes thousands.
+        let after = server.loops.map { $0.turns.load(ordering: .relaxed) }
+        #expect(zip(before, after).allSatisfy { $1 - $0 <= 2 }, "\(before) → \(after)")
     }
 
     @Test func manyOpenCloseCyclesLeakNoDescriptor() throws {
