@@ -28,6 +28,10 @@ public final class Event: @unchecked Sendable {
     /// Whether the flag is raised.
     public var isSet: Bool { word.cell.pointee.load(ordering: .acquiring) & Self.flag != 0 }
 
+    /// Whether a waiter has gone to sleep since the last `set()`: lets a test act only once a
+    /// waiter is surely inside `wait`, whatever the scheduler did.
+    var hasSleepers: Bool { word.cell.pointee.load(ordering: .acquiring) & Self.sleeping != 0 }
+
     /// Raises the flag and wakes every waiting thread.
     public func set() {
         var current = word.cell.pointee.load(ordering: .relaxed)
