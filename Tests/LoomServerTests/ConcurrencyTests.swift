@@ -38,11 +38,7 @@ func burst(_ server: BaseServer, clients count: Int, message: String) throws -> 
         // Each handler answers only once all 20 are inside together: one at a time, the first
         // would wait out the barrier's 30 s and answer nothing.
         let together = try Barrier(parties: 20, timeout: .seconds(30))
-        let server = try ThreadingTCPServer(port: 0, logger: silentLogger) { request, clientAddress, server in
-            let handler = GatedHandler(request: request, clientAddress: clientAddress, server: server)
-            handler.gate = { _ = try together.wait() }
-            return handler
-        }
+        let server = try gatedServer { _ = try together.wait() }
         let running = try Running(server)
         let (_, answers) = try burst(server, clients: 20, message: "long")
         #expect(answers == Array(repeating: "done", count: 20))
@@ -142,12 +138,7 @@ func burst(_ server: BaseServer, clients count: Int, message: String) throws -> 
             // The handler answers only when the test opens its gate, so "did serverClose wait" is a
             // question of order, never of how long anything took.
             let gate = LoomThreading.Event()
-            let server = try ThreadingTCPServer(port: 0, concurrency: .threading(daemonThreads: daemon),
-                                                logger: silentLogger) { request, clientAddress, server in
-                let handler = GatedHandler(request: request, clientAddress: clientAddress, server: server)
-                handler.gate = { _ = gate.wait(timeout: .seconds(60)) }
-                return handler
-            }
+            let server = try gatedServer(concurrency: .threading(daemonThreads: daemon)) { _ = gate.wait(timeout: .seconds(60)) }
             let running = try Running(server)
             let client = try connect(server)
             try client.sendAll("long")

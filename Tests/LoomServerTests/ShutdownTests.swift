@@ -148,30 +148,10 @@ final class StuckHandler: BaseRequestHandler {
     }
 }
 
-/// Answers "done" once `gate` lets it (a `Barrier` for handlers that must all be inside at once,
-/// or an `Event` the test sets): what it proves does not depend on how fast the machine is.
-final class GatedHandler: BaseRequestHandler {
-    var gate: @Sendable () throws -> Void = {}
-    override func handle() throws {
-        _ = try request.recv(maxBytes: 1024)
-        try gate()
-        try request.sendAll("done")
-    }
-}
-
-/// A threaded server whose handlers answer once `gate` is set (at most 10 s).
-func gatedServer(_ gate: LoomThreading.Event) throws -> ThreadingTCPServer {
-    try ThreadingTCPServer(port: 0, logger: silentLogger) { request, clientAddress, server in
-        let handler = GatedHandler(request: request, clientAddress: clientAddress, server: server)
-        handler.gate = { _ = gate.wait(timeout: .seconds(10)) }
-        return handler
-    }
-}
-
 @Suite struct ShutdownLimitTests {
     @Test func aHugeGracePeriodWaitsInsteadOfWrappingIntoThePast() throws {
         let gate = LoomThreading.Event()
-        let server = try gatedServer(gate)
+        let server = try gatedServer { _ = gate.wait(timeout: .seconds(10)) }
         let running = try Running(server)
         let client = try connect(server)
         defer { client.close() }

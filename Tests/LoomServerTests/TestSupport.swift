@@ -95,3 +95,24 @@ final class MyTCPHandler: BaseRequestHandler {
         try request.sendAll(String(decoding: data, as: UTF8.self).trimmed.uppercased())
     }
 }
+
+/// Answers "done" once `gate` lets it (a `Barrier` for handlers that must all be inside at once,
+/// or an `Event` the test sets): what it proves does not depend on how fast the machine is.
+final class GatedHandler: BaseRequestHandler {
+    var gate: @Sendable () throws -> Void = {}
+    override func handle() throws {
+        _ = try request.recv(maxBytes: 1024)
+        try gate()
+        try request.sendAll("done")
+    }
+}
+
+/// A threaded server whose handlers answer "done" once `gate` returns.
+func gatedServer(concurrency: Concurrency = .classDefault,
+                 _ gate: @escaping @Sendable () throws -> Void) throws -> ThreadingTCPServer {
+    try ThreadingTCPServer(port: 0, concurrency: concurrency, logger: silentLogger) { request, clientAddress, server in
+        let handler = GatedHandler(request: request, clientAddress: clientAddress, server: server)
+        handler.gate = gate
+        return handler
+    }
+}
